@@ -1,0 +1,2 @@
+//! The `wafio` command.
+fn main() {}

@@ -1,0 +1,151 @@
+//! The detector trait and the set of enabled detectors.
+
+use std::fmt;
+
+use crate::decode::{Input, Limits, View};
+use crate::finding::{evidence_string, DetectorKind, Finding, Hit};
+
+/// A semantic attack detector.
+///
+/// A detector is given one view of a decoded value at a time and pushes its
+/// hits into `out`; spans are relative to `view.bytes()`. Implementations do
+/// no I/O, never panic on any bytes, run in time linear (or bounded) in the
+/// value length, and allocate nothing when the value is clean.
+pub trait Detector: Send + Sync + fmt::Debug {
+    /// Which of the eight detectors this is.
+    fn kind(&self) -> DetectorKind;
+
+    /// Inspects one view of a value.
+    fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>);
+}
+
+/// The enabled detectors, run together over each value.
+///
+/// ```
+/// use wafio_detect::{DetectorKind, DetectorSet};
+///
+/// let set = DetectorSet::default();
+/// assert!(set.scan(b"hello world").is_empty());
+///
+/// let only_sqli = DetectorSet::builder().only(&[DetectorKind::Sqli]).build();
+/// assert_eq!(only_sqli.enabled().collect::<Vec<_>>(), vec![DetectorKind::Sqli]);
+/// ```
+#[derive(Debug)]
+pub struct DetectorSet {
+    detectors: Vec<Box<dyn Detector>>,
+    limits: Limits,
+}
+
+impl Default for DetectorSet {
+    /// All eight detectors, default limits.
+    fn default() -> Self {
+        DetectorSet::builder().build()
+    }
+}
+
+impl DetectorSet {
+    /// A builder starting from all eight detectors enabled.
+    pub fn builder() -> DetectorSetBuilder {
+        DetectorSetBuilder {
+            enabled: DetectorKind::ALL.to_vec(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// The enabled detectors, in run order.
+    pub fn enabled(&self) -> impl Iterator<Item = DetectorKind> + '_ {
+        self.detectors.iter().map(|d| d.kind())
+    }
+
+    /// The limits applied to each value.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Decodes and scans one value.
+    pub fn scan(&self, value: &[u8]) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        self.scan_into(value, &mut findings);
+        findings
+    }
+
+    /// Decodes and scans one value, appending findings to `out`. Allocates
+    /// nothing when the value needs no decoding and nothing is found.
+    pub fn scan_into(&self, value: &[u8], out: &mut Vec<Finding>) {
+        let input = Input::with_limits(value, &self.limits);
+        self.scan_input(&input, out);
+    }
+
+    /// Scans an already decoded [`Input`], appending findings to `out`.
+    ///
+    /// Each detector sees the views in order (raw, decoded, base64) and stops
+    /// at the first view where it fires: one detector reports one view.
+    pub fn scan_input(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
+        let mut hits = Vec::new();
+        for det in &self.detectors {
+            for view in input.views() {
+                det.detect(view, &mut hits);
+                if hits.is_empty() {
+                    continue;
+                }
+                for hit in hits.drain(..) {
+                    let bytes = view.bytes();
+                    let span = hit.span.start.min(bytes.len())..hit.span.end.min(bytes.len()).max(hit.span.start.min(bytes.len()));
+                    out.push(Finding {
+                        detector: det.kind(),
+                        class: hit.class,
+                        confidence: hit.confidence.clamp(0.0, 1.0),
+                        span: view.original_span(span.clone()),
+                        evidence: evidence_string(&bytes[span]),
+                        view: view.kind(),
+                        reason: hit.reason,
+                    });
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// Builds a [`DetectorSet`].
+#[derive(Clone, Debug)]
+pub struct DetectorSetBuilder {
+    enabled: Vec<DetectorKind>,
+    limits: Limits,
+}
+
+impl DetectorSetBuilder {
+    /// Enables or disables one detector.
+    pub fn enable(mut self, kind: DetectorKind, on: bool) -> Self {
+        self.enabled.retain(|&k| k != kind);
+        if on {
+            self.enabled.push(kind);
+        }
+        self
+    }
+
+    /// Enables exactly the given detectors.
+    pub fn only(mut self, kinds: &[DetectorKind]) -> Self {
+        self.enabled = kinds.to_vec();
+        self
+    }
+
+    /// Sets the per-value limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Builds the set; detectors run in [`DetectorKind::ALL`] order.
+    pub fn build(self) -> DetectorSet {
+        let detectors = DetectorKind::ALL
+            .into_iter()
+            .filter(|k| self.enabled.contains(k))
+            .map(crate::detector_for)
+            .collect();
+        DetectorSet {
+            detectors,
+            limits: self.limits,
+        }
+    }
+}
