@@ -1,5 +1,11 @@
 //! OWASP CRS v4 SecLang engine and the shared HTTP request model.
 //!
-//! **Status: empty.** This crate has no functionality yet; it exists so the
-//! workspace has its final layout. Nothing here pretends to work.
+//! - [`request`]: the request model shared by the SecLang engine, `wafio scan`
+//!   and the proxy: a raw HTTP/1.x parser and the query, urlencoded,
+//!   multipart, JSON and XML body processors that fill the collections.
+//! - [`ast`]: the SecLang lexer and parser (IN PROGRESS).
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod ast;
+pub mod request;

@@ -1,0 +1,1 @@
+//! SecLang lexer and parser. IN PROGRESS: nothing here yet.

@@ -1,0 +1,1 @@
+//! The HTTP request model. IN PROGRESS: nothing here yet.
