@@ -1,2 +1,40 @@
-//! The `wafio` command.
-fn main() {}
+//! `wafio`: the command-line face of the WAFio libraries. Argument parsing
+//! and printing only; all logic lives in the library crates.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod scan;
+
+/// WAFio: a self-hosted web application firewall.
+#[derive(Debug, Parser)]
+#[command(name = "wafio", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan HTTP requests offline with the WAF and print verdicts.
+    ///
+    /// Exit status: 0 when nothing is blocked, 1 when something is, 2 when
+    /// an input could not be read or parsed (the rest of the batch still runs).
+    Scan(scan::ScanArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("wafio: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

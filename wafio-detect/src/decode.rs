@@ -114,7 +114,10 @@ impl<'a> View<'a> {
 pub struct Input<'a> {
     raw: &'a [u8],
     truncated: bool,
-    views: Vec<View<'a>>,
+    /// Raw, then the optional decoded and base64 views; fixed storage so a
+    /// clean value allocates nothing.
+    views: [View<'a>; 3],
+    len: usize,
 }
 
 impl<'a> Input<'a> {
@@ -127,34 +130,46 @@ impl<'a> Input<'a> {
     pub fn with_limits(value: &'a [u8], limits: &Limits) -> Input<'a> {
         let truncated = value.len() > limits.max_value_len;
         let raw = &value[..value.len().min(limits.max_value_len)];
-        let mut views = Vec::with_capacity(1);
-        views.push(View {
+        let empty = || View {
             kind: ViewKind::Raw,
-            bytes: std::borrow::Cow::Borrowed(raw),
+            bytes: std::borrow::Cow::Borrowed(&[][..]),
             map: None,
-            original_len: raw.len(),
-        });
+            original_len: 0,
+        };
+        let mut views = [
+            View {
+                kind: ViewKind::Raw,
+                bytes: std::borrow::Cow::Borrowed(raw),
+                map: None,
+                original_len: raw.len(),
+            },
+            empty(),
+            empty(),
+        ];
+        let mut len = 1;
         if let Some((bytes, map)) = decode_fixpoint(raw, limits.max_decode_depth) {
-            views.push(View {
+            views[len] = View {
                 kind: ViewKind::Decoded,
                 bytes: std::borrow::Cow::Owned(bytes),
                 map: Some(map),
                 original_len: raw.len(),
-            });
+            };
+            len += 1;
         }
         if let Some(bytes) = base64_view(raw) {
-            let map = vec![0; bytes.len()];
-            views.push(View {
+            views[len] = View {
                 kind: ViewKind::Base64,
                 bytes: std::borrow::Cow::Owned(bytes),
-                map: Some(map),
+                map: Some(Vec::new()),
                 original_len: raw.len(),
-            });
+            };
+            len += 1;
         }
         Input {
             raw,
             truncated,
             views,
+            len,
         }
     }
 
@@ -171,7 +186,7 @@ impl<'a> Input<'a> {
 
     /// The views, raw first.
     pub fn views(&self) -> &[View<'a>] {
-        &self.views
+        &self.views[..self.len]
     }
 }
 
