@@ -258,30 +258,13 @@ fn jsonl_request(line: &[u8]) -> anyhow::Result<(Option<String>, HttpRequest)> {
     ))
 }
 
-/// A `--values` line as the query parameter `value` of a GET request.
-/// The line is taken as sent (URL-encoded); `&` and `#` in it are literal
-/// characters of the one value, so they are escaped before it joins the URI.
+/// A `--values` line as a request (see [`wafio_proxy::query_value_request`]).
 fn value_request(line: &[u8]) -> anyhow::Result<HttpRequest> {
     if line.contains(&0) {
         bail!("binary value (NUL byte); --values takes text lines");
     }
     let text = std::str::from_utf8(line).context("value is not valid UTF-8")?;
-    let mut uri = String::with_capacity(text.len() + 16);
-    uri.push_str("/?value=");
-    for c in text.chars() {
-        match c {
-            '&' => uri.push_str("%26"),
-            '#' => uri.push_str("%23"),
-            c => uri.push(c),
-        }
-    }
-    Ok(HttpRequest {
-        method: "GET".to_string(),
-        uri,
-        version: "HTTP/1.1".to_string(),
-        headers: vec![("Host".to_string(), b"localhost".to_vec())],
-        body: bytes::Bytes::new(),
-    })
+    Ok(wafio_proxy::query_value_request(text))
 }
 
 #[derive(Default)]

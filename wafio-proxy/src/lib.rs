@@ -22,4 +22,4 @@ mod decision;
 mod waf;
 
 pub use crate::decision::{Decision, DecisionConfig, Mode};
-pub use crate::waf::{LocatedFinding, Verdict, Waf, WafBuilder};
+pub use crate::waf::{query_value_request, LocatedFinding, Verdict, Waf, WafBuilder};

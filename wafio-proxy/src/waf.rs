@@ -160,3 +160,27 @@ impl WafBuilder {
         }
     }
 }
+
+/// A GET request carrying `value` as the one query parameter `value`, the
+/// way `wafio scan --values` inspects a line: the value is taken as sent
+/// (URL-encoded), so the request model decodes it once as it decodes any
+/// query argument; `&` and `#` in it are literal characters of the one
+/// value and are escaped before it joins the URI.
+pub fn query_value_request(value: &str) -> HttpRequest {
+    let mut uri = String::with_capacity(value.len() + 16);
+    uri.push_str("/?value=");
+    for c in value.chars() {
+        match c {
+            '&' => uri.push_str("%26"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    HttpRequest {
+        method: "GET".to_string(),
+        uri,
+        version: "HTTP/1.1".to_string(),
+        headers: vec![("Host".to_string(), b"localhost".to_vec())],
+        body: Default::default(),
+    }
+}
