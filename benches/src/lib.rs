@@ -23,7 +23,11 @@ pub fn httpparams_values() -> Vec<Vec<u8>> {
     let path = corpus_dir().join("httpparams/payload_full.csv");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    text.lines().skip(1).filter_map(first_csv_field).map(|p| form_decode(&p)).collect()
+    text.lines()
+        .skip(1)
+        .filter_map(first_csv_field)
+        .map(|p| form_decode(&p))
+        .collect()
 }
 
 fn first_csv_field(line: &str) -> Option<String> {
@@ -54,7 +58,10 @@ pub fn form_decode(s: &str) -> Vec<u8> {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match (char::from(b[i + 1]).to_digit(16), char::from(b[i + 2]).to_digit(16)) {
+                match (
+                    char::from(b[i + 1]).to_digit(16),
+                    char::from(b[i + 2]).to_digit(16),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push((h * 16 + l) as u8);
                         i += 3;
@@ -76,7 +83,10 @@ mod tests {
 
     #[test]
     fn csv_field_with_escaped_quotes() {
-        assert_eq!(first_csv_field(r#""a ""b"" c","3","x","y""#).as_deref(), Some(r#"a "b" c"#));
+        assert_eq!(
+            first_csv_field(r#""a ""b"" c","3","x","y""#).as_deref(),
+            Some(r#"a "b" c"#)
+        );
         assert_eq!(first_csv_field("no quotes"), None);
     }
 

@@ -54,7 +54,9 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
         "block" => Ok(Mode::Block),
         "detect" => Ok(Mode::Detect),
         "off" => Ok(Mode::Off),
-        _ => Err(format!("unknown mode {s:?} (expected block, detect or off)")),
+        _ => Err(format!(
+            "unknown mode {s:?} (expected block, detect or off)"
+        )),
     }
 }
 
@@ -123,10 +125,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     for f in files {
         let item = match fs::read(&f) {
             Ok(raw) => match HttpRequest::parse(&raw, &limits) {
-                Ok(req) => Item::Request { id: f.display().to_string(), req: Box::new(req) },
-                Err(e) => Item::Error { id: f.display().to_string(), message: format!("{}: {e}", f.display()) },
+                Ok(req) => Item::Request {
+                    id: f.display().to_string(),
+                    req: Box::new(req),
+                },
+                Err(e) => Item::Error {
+                    id: f.display().to_string(),
+                    message: format!("{}: {e}", f.display()),
+                },
             },
-            Err(e) => Item::Error { id: f.display().to_string(), message: format!("{}: {e}", f.display()) },
+            Err(e) => Item::Error {
+                id: f.display().to_string(),
+                message: format!("{}: {e}", f.display()),
+            },
         };
         out.handle(&waf, item)?;
     }
@@ -134,8 +145,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         for_each_line(f, &mut out, |line_no, line, out| {
             let id_default = format!("{}:{line_no}", f.display());
             let item = match jsonl_request(line) {
-                Ok((id, req)) => Item::Request { id: id.unwrap_or(id_default), req: Box::new(req) },
-                Err(e) => Item::Error { id: id_default, message: format!("{}:{line_no}: {e}", f.display()) },
+                Ok((id, req)) => Item::Request {
+                    id: id.unwrap_or(id_default),
+                    req: Box::new(req),
+                },
+                Err(e) => Item::Error {
+                    id: id_default,
+                    message: format!("{}:{line_no}: {e}", f.display()),
+                },
             };
             out.handle(&waf, item)
         })?;
@@ -144,8 +161,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         for_each_line(f, &mut out, |line_no, line, out| {
             let id = format!("{}:{line_no}", f.display());
             let item = match value_request(line) {
-                Ok(req) => Item::Request { id, req: Box::new(req) },
-                Err(e) => Item::Error { id, message: format!("{}:{line_no}: {e}", f.display()) },
+                Ok(req) => Item::Request {
+                    id,
+                    req: Box::new(req),
+                },
+                Err(e) => Item::Error {
+                    id,
+                    message: format!("{}:{line_no}: {e}", f.display()),
+                },
             };
             out.handle(&waf, item)
         })?;
@@ -167,7 +190,10 @@ fn collect_files(p: &Path, files: &mut Vec<PathBuf>, out: &mut Printer<'_>) -> a
             .collect();
         entries.sort();
         for e in entries {
-            let name = e.file_name().map(|n| n.to_string_lossy().starts_with('.')).unwrap_or(false);
+            let name = e
+                .file_name()
+                .map(|n| n.to_string_lossy().starts_with('.'))
+                .unwrap_or(false);
             if !name {
                 collect_files(&e, files, out)?;
             }
@@ -188,7 +214,12 @@ fn for_each_line(
 ) -> anyhow::Result<()> {
     let file = match fs::File::open(path) {
         Ok(file) => file,
-        Err(e) => return out.handle_error(path.display().to_string(), format!("{}: {e}", path.display())),
+        Err(e) => {
+            return out.handle_error(
+                path.display().to_string(),
+                format!("{}: {e}", path.display()),
+            )
+        }
     };
     let mut reader = io::BufReader::new(file);
     let mut buf = Vec::new();
@@ -214,7 +245,10 @@ fn for_each_line(
                 }
             }
             let id = format!("{}:{line_no}", path.display());
-            out.handle_error(id.clone(), format!("{id}: line longer than {MAX_LINE_BYTES} bytes"))?;
+            out.handle_error(
+                id.clone(),
+                format!("{id}: line longer than {MAX_LINE_BYTES} bytes"),
+            )?;
             continue;
         }
         let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
@@ -244,7 +278,10 @@ fn jsonl_request(line: &[u8]) -> anyhow::Result<(Option<String>, HttpRequest)> {
         bail!("\"method\" {:?} is not an HTTP method", j.method);
     }
     if j.uri.is_empty() || j.uri.bytes().any(|c| c.is_ascii_control() || c == b' ') {
-        bail!("\"uri\" {:?} is empty or has spaces or control characters", j.uri);
+        bail!(
+            "\"uri\" {:?} is empty or has spaces or control characters",
+            j.uri
+        );
     }
     Ok((
         id,
@@ -252,7 +289,11 @@ fn jsonl_request(line: &[u8]) -> anyhow::Result<(Option<String>, HttpRequest)> {
             method: j.method,
             uri: j.uri,
             version: j.version.unwrap_or_else(|| "HTTP/1.1".to_string()),
-            headers: j.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect(),
+            headers: j
+                .headers
+                .into_iter()
+                .map(|(n, v)| (n, v.into_bytes()))
+                .collect(),
             body: body.into(),
         },
     ))
@@ -343,12 +384,22 @@ impl Printer<'_> {
         if v.decision == Decision::Pass && !self.verbose {
             return Ok(());
         }
-        writeln!(self.out, "{:<5} {id}  score {:.1}", v.decision.name().to_uppercase(), v.score)?;
+        writeln!(
+            self.out,
+            "{:<5} {id}  score {:.1}",
+            v.decision.name().to_uppercase(),
+            v.score
+        )?;
         for f in &v.findings {
             writeln!(
                 self.out,
                 "      {} {} at {} ({:.2}): {:?} — {}",
-                f.finding.detector, f.finding.class, f.location, f.finding.confidence, f.finding.evidence, f.finding.reason
+                f.finding.detector,
+                f.finding.class,
+                f.location,
+                f.finding.confidence,
+                f.finding.evidence,
+                f.finding.reason
             )?;
         }
         Ok(())

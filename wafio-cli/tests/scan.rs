@@ -32,9 +32,17 @@ fn tmpdir(name: &str) -> PathBuf {
 #[test]
 fn example_requests_benign_pass_attacks_block() {
     let out = wafio(&["scan", "--json", "examples/requests"]);
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = json_lines(&out);
-    let mut ids: Vec<String> = lines.iter().map(|l| l["id"].as_str().unwrap_or_default().to_owned()).collect();
+    let mut ids: Vec<String> = lines
+        .iter()
+        .map(|l| l["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
     let sorted = {
         let mut s = ids.clone();
         s.sort();
@@ -73,7 +81,9 @@ fn attacks_are_located_where_they_arrive() {
     assert!(loc("10-sqli-query.http", "sqli").contains(&"ARGS_GET:id".to_string()));
     assert!(loc("11-xss-form.http", "xss").contains(&"ARGS_POST:comment".to_string()));
     assert!(loc("12-cmdi-json.http", "cmdi").contains(&"ARGS_POST:json.host".to_string()));
-    assert!(loc("14-log4shell-header.http", "java").contains(&"REQUEST_HEADERS:User-Agent".to_string()));
+    assert!(
+        loc("14-log4shell-header.http", "java").contains(&"REQUEST_HEADERS:User-Agent".to_string())
+    );
 }
 
 #[test]
@@ -97,17 +107,33 @@ fn jsonl_keeps_order_and_reports_bad_lines_by_number() {
     let out = wafio(&["scan", "--json", "--jsonl", f.to_str().expect("path")]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("reqs.jsonl:2: invalid JSON request"), "{stderr}");
-    assert!(stderr.contains("reqs.jsonl:5: \"body_base64\" is not valid base64"), "{stderr}");
+    assert!(
+        stderr.contains("reqs.jsonl:2: invalid JSON request"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("reqs.jsonl:5: \"body_base64\" is not valid base64"),
+        "{stderr}"
+    );
     let lines = json_lines(&out);
     let verdicts: Vec<(&str, &str)> = lines
         .iter()
-        .map(|l| (l["id"].as_str().unwrap_or_default(), l["verdict"].as_str().unwrap_or_default()))
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap_or_default(),
+                l["verdict"].as_str().unwrap_or_default(),
+            )
+        })
         .collect();
     let file = f.display().to_string();
     assert_eq!(
         verdicts,
-        vec![("a", "pass"), (format!("{file}:2").as_str(), "error"), ("c", "block"), (format!("{file}:5").as_str(), "error")]
+        vec![
+            ("a", "pass"),
+            (format!("{file}:2").as_str(), "error"),
+            ("c", "block"),
+            (format!("{file}:5").as_str(), "error")
+        ]
     );
 }
 
@@ -115,7 +141,10 @@ fn jsonl_keeps_order_and_reports_bad_lines_by_number() {
 fn values_are_query_parameters() {
     let out = wafio(&["scan", "--json", "--values", "examples/values.txt"]);
     assert_eq!(out.status.code(), Some(1));
-    let verdicts: Vec<String> = json_lines(&out).iter().map(|l| l["verdict"].as_str().unwrap_or_default().to_owned()).collect();
+    let verdicts: Vec<String> = json_lines(&out)
+        .iter()
+        .map(|l| l["verdict"].as_str().unwrap_or_default().to_owned())
+        .collect();
     assert_eq!(verdicts, ["pass", "pass", "block", "block", "block"]);
     let first = &json_lines(&out)[2]["findings"][0];
     assert_eq!(first["location"], "ARGS_GET:value");
@@ -125,12 +154,17 @@ fn values_are_query_parameters() {
 fn broken_request_file_names_file_and_line_and_batch_continues() {
     let d = tmpdir("broken");
     std::fs::write(d.join("a-broken.http"), b"GET / HTTP/1.1\r\nHost x\r\n\r\n").expect("write");
-    std::fs::write(d.join("b-ok.http"), b"GET /?q=1 HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+    std::fs::write(
+        d.join("b-ok.http"),
+        b"GET /?q=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .expect("write");
     let out = wafio(&["scan", d.to_str().expect("path")]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("a-broken.http: line 2"), "{stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("2 inputs: 0 blocked, 0 logged, 1 passed, 1 errors"));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("2 inputs: 0 blocked, 0 logged, 1 passed, 1 errors"));
 }
 
 #[test]
@@ -142,7 +176,10 @@ fn binary_value_lines_are_errors() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("v.txt:2: binary value"), "{stderr}");
-    assert!(stderr.contains("v.txt:3: value is not valid UTF-8"), "{stderr}");
+    assert!(
+        stderr.contains("v.txt:3: value is not valid UTF-8"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -160,11 +197,31 @@ fn usage_errors_exit_2() {
 fn stats_and_modes() {
     let out = wafio(&["scan", "--stats", "--values", "examples/values.txt"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("stats: 5 requests") && stderr.contains("p99"), "{stderr}");
-    let out = wafio(&["scan", "--mode", "detect", "--json", "--values", "examples/values.txt"]);
+    assert!(
+        stderr.contains("stats: 5 requests") && stderr.contains("p99"),
+        "{stderr}"
+    );
+    let out = wafio(&[
+        "scan",
+        "--mode",
+        "detect",
+        "--json",
+        "--values",
+        "examples/values.txt",
+    ]);
     assert_eq!(out.status.code(), Some(0), "detect mode blocks nothing");
     assert!(json_lines(&out).iter().any(|l| l["verdict"] == "log"));
-    let out = wafio(&["scan", "--detectors", "xss", "--json", "--values", "examples/values.txt"]);
-    let v: Vec<_> = json_lines(&out).iter().map(|l| l["verdict"].as_str().unwrap_or_default().to_owned()).collect();
+    let out = wafio(&[
+        "scan",
+        "--detectors",
+        "xss",
+        "--json",
+        "--values",
+        "examples/values.txt",
+    ]);
+    let v: Vec<_> = json_lines(&out)
+        .iter()
+        .map(|l| l["verdict"].as_str().unwrap_or_default().to_owned())
+        .collect();
     assert_eq!(v, ["pass", "pass", "pass", "block", "pass"]);
 }

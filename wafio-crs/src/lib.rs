@@ -4,8 +4,11 @@
 //!   and the proxy: a raw HTTP/1.x parser and the query, urlencoded,
 //!   multipart, JSON and XML body processors that fill the collections.
 //! - [`ast`]: the SecLang lexer and parser (IN PROGRESS).
+//! - [`ftw`]: the go-ftw regression-test harness (loader, request builder,
+//!   checks); the engine plugs in through [`ftw::StageRunner`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod ast;
+pub mod ftw;
 pub mod request;

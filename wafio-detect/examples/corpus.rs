@@ -20,7 +20,10 @@ fn main() {
         match args[i].as_str() {
             "--only" => {
                 i += 1;
-                let kinds: Vec<_> = args[i].split(',').map(|n| DetectorKind::from_name(n).expect("detector name")).collect();
+                let kinds: Vec<_> = args[i]
+                    .split(',')
+                    .map(|n| DetectorKind::from_name(n).expect("detector name"))
+                    .collect();
                 builder = builder.only(&kinds);
             }
             "--set" => {
@@ -59,9 +62,19 @@ fn main() {
             let show = (s.attack && !blocked && show_misses) || (!s.attack && blocked && show_hits);
             if show && shown < limit {
                 shown += 1;
-                let best = findings.iter().max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+                let best = findings
+                    .iter()
+                    .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
                 match best {
-                    Some(f) => println!("  {:?}  => {} {} {:.2} {:?} ({})", String::from_utf8_lossy(v), f.detector, f.class, f.confidence, f.evidence, f.reason),
+                    Some(f) => println!(
+                        "  {:?}  => {} {} {:.2} {:?} ({})",
+                        String::from_utf8_lossy(v),
+                        f.detector,
+                        f.class,
+                        f.confidence,
+                        f.evidence,
+                        f.reason
+                    ),
                     None => println!("  {:?}", String::from_utf8_lossy(v)),
                 }
             }

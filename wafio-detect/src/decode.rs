@@ -87,7 +87,10 @@ impl<'a> View<'a> {
     /// Maps a span of this view's bytes back to a span of the original value.
     pub fn original_span(&self, span: Range<usize>) -> Range<usize> {
         let len = self.bytes.len();
-        let (start, end) = (span.start.min(len), span.end.min(len).max(span.start.min(len)));
+        let (start, end) = (
+            span.start.min(len),
+            span.end.min(len).max(span.start.min(len)),
+        );
         match (&self.map, self.kind) {
             (None, _) => start..end,
             (Some(_), ViewKind::Base64) => 0..self.original_len,
@@ -192,7 +195,8 @@ impl<'a> Input<'a> {
 
 /// Whether any decoding pass could change `b`.
 fn may_need_decoding(b: &[u8]) -> bool {
-    memchr::memchr3(b'%', b'&', b'\\', b).is_some() || b.iter().any(|&c| c == 0xC0 || c == 0xC1 || c == 0xE0)
+    memchr::memchr3(b'%', b'&', b'\\', b).is_some()
+        || b.iter().any(|&c| c == 0xC0 || c == 0xC1 || c == 0xE0)
 }
 
 /// Decodes to a fixpoint. Returns `None` when nothing changed.
@@ -337,13 +341,25 @@ fn html_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
     while i < b.len() {
         if b[i] == b'&' && i + 2 < b.len() {
             if b[i + 1] == b'#' {
-                let (hex, start) = if matches!(b[i + 2], b'x' | b'X') { (true, i + 3) } else { (false, i + 2) };
+                let (hex, start) = if matches!(b[i + 2], b'x' | b'X') {
+                    (true, i + 3)
+                } else {
+                    (false, i + 2)
+                };
                 let mut j = start;
                 let mut cp: u32 = 0;
                 while j < b.len() && j - start < 8 {
-                    let d = if hex { hex_val(b[j]).map(u32::from) } else { (b[j] as char).to_digit(10) };
+                    let d = if hex {
+                        hex_val(b[j]).map(u32::from)
+                    } else {
+                        (b[j] as char).to_digit(10)
+                    };
                     match d {
-                        Some(d) => cp = cp.saturating_mul(if hex { 16 } else { 10 }).saturating_add(d),
+                        Some(d) => {
+                            cp = cp
+                                .saturating_mul(if hex { 16 } else { 10 })
+                                .saturating_add(d)
+                        }
                         None => break,
                     }
                     j += 1;
@@ -363,7 +379,10 @@ fn html_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
                     j += 1;
                 }
                 let name = &b[i + 1..j];
-                if let Some(&(_, c)) = HTML_NAMED.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                if let Some(&(_, c)) = HTML_NAMED
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                {
                     let semi = j < b.len() && b[j] == b';';
                     // Without `;`, only the classic five are decoded, as browsers do.
                     if semi || matches!(c, '<' | '>' | '&' | '"' | '\'') {
@@ -399,8 +418,13 @@ fn js_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
                 }
                 b'u' | b'U' => {
                     if i + 2 < b.len() && b[i + 2] == b'{' {
-                        if let Some(close) = b[i + 3..b.len().min(i + 12)].iter().position(|&c| c == b'}') {
-                            if let Some(v) = parse_hex(&b[i + 3..i + 3 + close]).filter(|_| close > 0) {
+                        if let Some(close) = b[i + 3..b.len().min(i + 12)]
+                            .iter()
+                            .position(|&c| c == b'}')
+                        {
+                            if let Some(v) =
+                                parse_hex(&b[i + 3..i + 3 + close]).filter(|_| close > 0)
+                            {
                                 push_char(out, map, v, i);
                                 i += 4 + close;
                                 changed = true;
@@ -464,7 +488,10 @@ fn base64_view(raw: &[u8]) -> Option<Vec<u8>> {
     if trimmed.len() < MIN_BASE64_LEN {
         return None;
     }
-    let body = trimmed.strip_suffix(b"==").or_else(|| trimmed.strip_suffix(b"=")).unwrap_or(trimmed);
+    let body = trimmed
+        .strip_suffix(b"==")
+        .or_else(|| trimmed.strip_suffix(b"="))
+        .unwrap_or(trimmed);
     let (mut std_only, mut url_only, mut digits, mut alpha) = (false, false, false, false);
     for &c in body {
         match c {
@@ -495,7 +522,11 @@ mod tests {
 
     fn decoded(s: &str) -> String {
         let input = Input::new(s.as_bytes());
-        let v = input.views().iter().find(|v| v.kind() == ViewKind::Decoded).expect("decoded view");
+        let v = input
+            .views()
+            .iter()
+            .find(|v| v.kind() == ViewKind::Decoded)
+            .expect("decoded view");
         String::from_utf8_lossy(v.bytes()).into_owned()
     }
 
@@ -515,7 +546,10 @@ mod tests {
 
     #[test]
     fn html_entities() {
-        assert_eq!(decoded("&lt;svg onload&#x3d;alert&#40;1&#41;&gt;"), "<svg onload=alert(1)>");
+        assert_eq!(
+            decoded("&lt;svg onload&#x3d;alert&#40;1&#41;&gt;"),
+            "<svg onload=alert(1)>"
+        );
         assert_eq!(decoded("javascript&colon;alert(1)"), "javascript:alert(1)");
         assert_eq!(decoded("&#106&#97&#118&#97"), "java");
     }
@@ -545,16 +579,32 @@ mod tests {
     #[test]
     fn base64_detected() {
         let input = Input::new(b"rO0ABXNyABdqYXZhLnV0aWwuUHJpb3JpdHlRdWV1ZQ==");
-        let v = input.views().iter().find(|v| v.kind() == ViewKind::Base64).expect("base64 view");
+        let v = input
+            .views()
+            .iter()
+            .find(|v| v.kind() == ViewKind::Base64)
+            .expect("base64 view");
         assert_eq!(&v.bytes()[..4], &[0xac, 0xed, 0x00, 0x05]);
-        assert!(Input::new(b"helloworldfoo").views().iter().all(|v| v.kind() != ViewKind::Base64));
-        assert!(Input::new(b"1234567890123").views().iter().all(|v| v.kind() != ViewKind::Base64));
+        assert!(Input::new(b"helloworldfoo")
+            .views()
+            .iter()
+            .all(|v| v.kind() != ViewKind::Base64));
+        assert!(Input::new(b"1234567890123")
+            .views()
+            .iter()
+            .all(|v| v.kind() != ViewKind::Base64));
     }
 
     #[test]
     fn limits_truncate() {
         let big = vec![b'a'; 100];
-        let input = Input::with_limits(&big, &Limits { max_value_len: 10, max_decode_depth: 4 });
+        let input = Input::with_limits(
+            &big,
+            &Limits {
+                max_value_len: 10,
+                max_decode_depth: 4,
+            },
+        );
         assert!(input.truncated());
         assert_eq!(input.raw().len(), 10);
     }

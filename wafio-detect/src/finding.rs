@@ -110,7 +110,8 @@ pub const MAX_EVIDENCE_LEN: usize = 160;
 /// Makes an evidence string: lossy UTF-8, at most [`MAX_EVIDENCE_LEN`] bytes,
 /// cut on a character boundary.
 pub(crate) fn evidence_string(bytes: &[u8]) -> String {
-    let mut s = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_EVIDENCE_LEN * 2)]).into_owned();
+    let mut s =
+        String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_EVIDENCE_LEN * 2)]).into_owned();
     if s.len() > MAX_EVIDENCE_LEN {
         let mut cut = MAX_EVIDENCE_LEN;
         while !s.is_char_boundary(cut) {

@@ -90,7 +90,12 @@ impl DetectorSet {
                 }
                 for hit in hits.drain(..) {
                     let bytes = view.bytes();
-                    let span = hit.span.start.min(bytes.len())..hit.span.end.min(bytes.len()).max(hit.span.start.min(bytes.len()));
+                    let span = hit.span.start.min(bytes.len())
+                        ..hit
+                            .span
+                            .end
+                            .min(bytes.len())
+                            .max(hit.span.start.min(bytes.len()));
                     out.push(Finding {
                         detector: det.kind(),
                         class: hit.class,

@@ -80,7 +80,10 @@ impl Default for DecisionConfig {
 impl DecisionConfig {
     /// The weight of one detector.
     pub fn weight(&self, kind: DetectorKind) -> f32 {
-        let idx = DetectorKind::ALL.iter().position(|&k| k == kind).unwrap_or(0);
+        let idx = DetectorKind::ALL
+            .iter()
+            .position(|&k| k == kind)
+            .unwrap_or(0);
         self.weights[idx].clamp(0.0, 1.0)
     }
 
@@ -130,7 +133,10 @@ mod tests {
     fn single_finding_scores_ten_times_confidence() {
         let c = DecisionConfig::default();
         assert_eq!(c.score([(DetectorKind::Sqli, 0.5)]), 5.0);
-        assert_eq!(c.score([(DetectorKind::Sqli, 0.9), (DetectorKind::Sqli, 0.2)]), 9.0);
+        assert_eq!(
+            c.score([(DetectorKind::Sqli, 0.9), (DetectorKind::Sqli, 0.2)]),
+            9.0
+        );
         assert_eq!(c.score([]), 0.0);
     }
 

@@ -98,9 +98,11 @@ impl Waf {
                 });
             }
         }
-        let score = self
-            .decision
-            .score(findings.iter().map(|f| (f.finding.detector, f.finding.confidence)));
+        let score = self.decision.score(
+            findings
+                .iter()
+                .map(|f| (f.finding.detector, f.finding.confidence)),
+        );
         Verdict {
             decision: self.decision.decide(score, self.mode),
             score,

@@ -25,7 +25,8 @@ fn blocked(waf: &Waf, values: &[String]) -> usize {
 
 /// httpparams payloads of one attack type, as written in the CSV.
 fn httpparams(kind: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(corpus().join("httpparams/payload_full.csv")).expect("httpparams corpus");
+    let text = std::fs::read_to_string(corpus().join("httpparams/payload_full.csv"))
+        .expect("httpparams corpus");
     let mut out = Vec::new();
     for line in text.lines().skip(1) {
         let fields = csv_fields(line);
@@ -71,12 +72,20 @@ fn rate(n: usize, total: usize) -> f64 {
 #[test]
 fn httpparams_attack_floors() {
     let waf = Waf::builder().build();
-    for (kind, floor) in [("sqli", 99.5), ("xss", 98.0), ("cmdi", 95.0), ("path-traversal", 99.0)] {
+    for (kind, floor) in [
+        ("sqli", 99.5),
+        ("xss", 98.0),
+        ("cmdi", 95.0),
+        ("path-traversal", 99.0),
+    ] {
         let values = httpparams(kind);
         let b = blocked(&waf, &values);
         let r = rate(b, values.len());
         println!("httpparams/{kind}: {b}/{} blocked ({r:.2}%)", values.len());
-        assert!(r >= floor, "httpparams/{kind}: {r:.2}% blocked, floor {floor}%");
+        assert!(
+            r >= floor,
+            "httpparams/{kind}: {r:.2}% blocked, floor {floor}%"
+        );
     }
 }
 
@@ -89,8 +98,16 @@ fn httpparams_benign_at_most_two_blocked() {
         .iter()
         .filter(|v| waf.inspect(&query_value_request(v)).decision == Decision::Block)
         .collect();
-    println!("httpparams/norm: {} of {} blocked: {fps:?}", fps.len(), values.len());
-    assert!(fps.len() <= 2, "{} benign values blocked: {fps:?}", fps.len());
+    println!(
+        "httpparams/norm: {} of {} blocked: {fps:?}",
+        fps.len(),
+        values.len()
+    );
+    assert!(
+        fps.len() <= 2,
+        "{} benign values blocked: {fps:?}",
+        fps.len()
+    );
 }
 
 #[test]
@@ -103,7 +120,11 @@ fn libinjection_files_floors() {
         .filter(|n| (n.starts_with("sqli-") || n.starts_with("xss-")) && n.ends_with(".txt"))
         .collect();
     names.sort();
-    assert!(names.len() >= 40, "expected the libinjection sqli-/xss- files, found {}", names.len());
+    assert!(
+        names.len() >= 40,
+        "expected the libinjection sqli-/xss- files, found {}",
+        names.len()
+    );
     let mut failures = Vec::new();
     for name in names {
         let values = libinjection(&name);
@@ -126,6 +147,10 @@ fn libinjection_false_positives_at_most_one_percent() {
         .filter(|v| waf.inspect(&query_value_request(v)).decision == Decision::Block)
         .collect();
     let r = rate(fps.len(), values.len());
-    println!("false_positives.txt: {} of {} blocked ({r:.2}%): {fps:?}", fps.len(), values.len());
+    println!(
+        "false_positives.txt: {} of {} blocked ({r:.2}%): {fps:?}",
+        fps.len(),
+        values.len()
+    );
     assert!(r <= 1.0, "{r:.2}% of benign values blocked: {fps:?}");
 }

@@ -67,7 +67,8 @@ fn csv_fields(line: &str) -> Vec<String> {
 
 /// The httpparams sets (`sqli`, `xss`, `cmdi`, `path-traversal`, `norm`), values form-decoded.
 pub fn httpparams() -> Vec<Set> {
-    let text = std::fs::read_to_string(corpus_dir().join("httpparams/payload_full.csv")).expect("httpparams corpus");
+    let text = std::fs::read_to_string(corpus_dir().join("httpparams/payload_full.csv"))
+        .expect("httpparams corpus");
     let mut sets: Vec<Set> = Vec::new();
     for line in text.lines().skip(1) {
         let f = csv_fields(line);
@@ -78,7 +79,11 @@ pub fn httpparams() -> Vec<Set> {
         let idx = match sets.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
-                sets.push(Set { name: name.clone(), attack: f[2] != "norm", values: Vec::new() });
+                sets.push(Set {
+                    name: name.clone(),
+                    attack: f[2] != "norm",
+                    values: Vec::new(),
+                });
                 sets.len() - 1
             }
         };
@@ -94,7 +99,10 @@ pub fn libinjection() -> Vec<Set> {
         .expect("libinjection corpus")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".txt") && (n.starts_with("sqli-") || n.starts_with("xss-") || n == "false_positives.txt"))
+        .filter(|n| {
+            n.ends_with(".txt")
+                && (n.starts_with("sqli-") || n.starts_with("xss-") || n == "false_positives.txt")
+        })
         .collect();
     names.sort();
     names
@@ -107,7 +115,11 @@ pub fn libinjection() -> Vec<Set> {
                 .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
                 .map(form_decode)
                 .collect();
-            Set { attack: n != "false_positives.txt", name: format!("libinjection/{n}"), values }
+            Set {
+                attack: n != "false_positives.txt",
+                name: format!("libinjection/{n}"),
+                values,
+            }
         })
         .collect()
 }
