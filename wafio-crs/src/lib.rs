@@ -10,5 +10,6 @@
 #![deny(missing_docs)]
 
 pub mod ast;
+pub mod engine;
 pub mod ftw;
 pub mod request;
