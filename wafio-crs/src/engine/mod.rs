@@ -1,5 +1,6 @@
-//! The rule engine's runtime pieces. IN PROGRESS: the transformations are
-//! complete; operators, variables, actions and the transaction are not yet
-//! written.
+//! The rule engine's runtime pieces. IN PROGRESS: transformations and
+//! operators are complete; variables, actions and the transaction are not
+//! yet written.
 
+pub mod operator;
 pub mod transform;

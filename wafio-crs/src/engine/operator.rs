@@ -1,0 +1,893 @@
+//! SecLang operators (`@rx`, `@pm`, …), compiled once and evaluated per value.
+//!
+//! Operator arguments may hold macros (`@within %{tx.allowed_methods}`);
+//! those are expanded per transaction through the `expand` callback of
+//! [`Operator::eval`], and regex/phrase operators with macros are refused
+//! at compile time (they would need a compile per request).
+//!
+//! Regexes follow ModSecurity on bytes: Unicode off, `(?s)` and `(?m)` on,
+//! `\x{HH}` meaning the raw byte `HH`. Patterns the `regex` crate cannot
+//! compile (lookaround, backreferences: PCRE-only syntax) are errors that
+//! name the reason, never silently skipped.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use aho_corasick::AhoCorasick;
+use wafio_detect::{DetectorKind, DetectorSet};
+
+/// Limits on compiling operators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorLimits {
+    /// Compiled size limit of one regex (default 16 MiB).
+    pub regex_size: usize,
+    /// Lazy-DFA cache limit of one regex (default 2 MiB).
+    pub regex_dfa_size: usize,
+    /// Largest `@pmFromFile`/`@ipMatchFromFile` file (default 8 MiB).
+    pub data_file_bytes: u64,
+}
+
+impl Default for OperatorLimits {
+    fn default() -> Self {
+        OperatorLimits {
+            regex_size: 16 << 20,
+            regex_dfa_size: 2 << 20,
+            data_file_bytes: 8 << 20,
+        }
+    }
+}
+
+/// Why an operator does not compile.
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    /// The operator name is unknown.
+    #[error("unknown operator @{0}")]
+    Unknown(String),
+    /// The operator exists in ModSecurity but this engine does not run it.
+    #[error("operator @{0} is not supported by this engine ({1})")]
+    Unsupported(String, &'static str),
+    /// The regex does not compile.
+    #[error("regex does not compile: {0}")]
+    Regex(String),
+    /// The argument is not valid for the operator.
+    #[error("@{op}: invalid argument {arg:?}: {why}")]
+    Argument {
+        /// The operator.
+        op: &'static str,
+        /// The argument.
+        arg: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A data file could not be read.
+    #[error("@{op}: cannot read {path}: {why}")]
+    DataFile {
+        /// The operator.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        why: String,
+    },
+}
+
+/// The operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OperatorKind {
+    /// `@rx`: regular expression.
+    Rx,
+    /// `@pm`: any of space-separated phrases, case-insensitive.
+    Pm,
+    /// `@pmFromFile` / `@pmf`: phrases from files.
+    PmFromFile,
+    /// `@detectSQLi`: the wafio SQL injection detector.
+    DetectSqli,
+    /// `@detectXSS`: the wafio XSS detector.
+    DetectXss,
+    /// `@within`: the value occurs in the argument.
+    Within,
+    /// `@streq`: equal strings.
+    Streq,
+    /// `@eq`: equal integers.
+    Eq,
+    /// `@ge`.
+    Ge,
+    /// `@gt`.
+    Gt,
+    /// `@lt`.
+    Lt,
+    /// `@le`.
+    Le,
+    /// `@beginsWith`.
+    BeginsWith,
+    /// `@endsWith`.
+    EndsWith,
+    /// `@contains`.
+    Contains,
+    /// `@containsWord`: the argument as a whole word.
+    ContainsWord,
+    /// `@strmatch`: substring.
+    StrMatch,
+    /// `@ipMatch`: addresses and CIDR blocks.
+    IpMatch,
+    /// `@ipMatchFromFile` / `@ipMatchF`.
+    IpMatchFromFile,
+    /// `@validateByteRange`: a byte outside the ranges.
+    ValidateByteRange,
+    /// `@validateUrlEncoding`: an invalid `%` escape.
+    ValidateUrlEncoding,
+    /// `@validateUtf8Encoding`: invalid UTF-8.
+    ValidateUtf8Encoding,
+    /// `@unconditionalMatch`.
+    UnconditionalMatch,
+    /// `@noMatch`.
+    NoMatch,
+}
+
+const NAMES: &[(&str, OperatorKind)] = &[
+    ("rx", OperatorKind::Rx),
+    ("pm", OperatorKind::Pm),
+    ("pmFromFile", OperatorKind::PmFromFile),
+    ("pmf", OperatorKind::PmFromFile),
+    ("detectSQLi", OperatorKind::DetectSqli),
+    ("detectXSS", OperatorKind::DetectXss),
+    ("within", OperatorKind::Within),
+    ("streq", OperatorKind::Streq),
+    ("eq", OperatorKind::Eq),
+    ("ge", OperatorKind::Ge),
+    ("gt", OperatorKind::Gt),
+    ("lt", OperatorKind::Lt),
+    ("le", OperatorKind::Le),
+    ("beginsWith", OperatorKind::BeginsWith),
+    ("endsWith", OperatorKind::EndsWith),
+    ("contains", OperatorKind::Contains),
+    ("containsWord", OperatorKind::ContainsWord),
+    ("strmatch", OperatorKind::StrMatch),
+    ("ipMatch", OperatorKind::IpMatch),
+    ("ipMatchFromFile", OperatorKind::IpMatchFromFile),
+    ("ipMatchF", OperatorKind::IpMatchFromFile),
+    ("validateByteRange", OperatorKind::ValidateByteRange),
+    ("validateUrlEncoding", OperatorKind::ValidateUrlEncoding),
+    ("validateUtf8Encoding", OperatorKind::ValidateUtf8Encoding),
+    ("unconditionalMatch", OperatorKind::UnconditionalMatch),
+    ("noMatch", OperatorKind::NoMatch),
+];
+
+/// ModSecurity operators this engine refuses, with the reason.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("rbl", "it makes DNS queries per request"),
+    ("geoLookup", "use the proxy's GeoIP blocking"),
+    ("inspectFile", "it runs external programs"),
+    ("fuzzyHash", "ssdeep is not built in"),
+    ("verifyCC", "not implemented"),
+    ("verifyCPF", "not implemented"),
+    ("verifySSN", "not implemented"),
+    ("verifySVNR", "not implemented"),
+    ("gsbLookup", "not implemented"),
+    ("rsub", "not implemented"),
+];
+
+impl OperatorKind {
+    /// Looks an operator up by name (without `@`), case-insensitively.
+    pub fn from_name(name: &str) -> Option<OperatorKind> {
+        NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|&(_, k)| k)
+    }
+
+    /// The canonical name (without `@`).
+    pub fn name(self) -> &'static str {
+        NAMES
+            .iter()
+            .find(|&&(_, k)| k == self)
+            .map(|&(n, _)| n)
+            .unwrap_or("rx")
+    }
+}
+
+impl fmt::Display for OperatorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "@{}", self.name())
+    }
+}
+
+/// A compiled operator.
+#[derive(Clone, Debug)]
+pub struct Operator {
+    kind: OperatorKind,
+    negated: bool,
+    /// The argument as written (macros unexpanded).
+    arg: String,
+    has_macro: bool,
+    data: Data,
+}
+
+#[derive(Clone, Debug)]
+enum Data {
+    None,
+    Regex(regex::bytes::Regex),
+    Phrases(AhoCorasick),
+    Detector(std::sync::Arc<DetectorSet>),
+    Ips(Vec<(IpAddr, u8)>),
+    Bytes([bool; 256]),
+    Int(i64),
+}
+
+/// What a successful match saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Matched {
+    /// The matched part (regex match, phrase, detector evidence), or the value.
+    pub data: Vec<u8>,
+    /// Capture groups 0–9 of `@rx` (only when asked for).
+    pub captures: Vec<Vec<u8>>,
+}
+
+/// Whether a string holds a `%{…}` macro.
+pub fn has_macro(s: &str) -> bool {
+    s.find("%{").is_some_and(|i| s[i..].contains('}'))
+}
+
+impl Operator {
+    /// Compiles an operator. `base` is the directory of the rule file, for
+    /// the relative paths of `@pmFromFile`.
+    pub fn compile(
+        name: &str,
+        arg: &str,
+        negated: bool,
+        base: &Path,
+        limits: &OperatorLimits,
+    ) -> Result<Operator, OperatorError> {
+        let kind = match OperatorKind::from_name(name) {
+            Some(k) => k,
+            None => {
+                if let Some((n, why)) = UNSUPPORTED
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                {
+                    return Err(OperatorError::Unsupported((*n).to_string(), why));
+                }
+                return Err(OperatorError::Unknown(name.to_string()));
+            }
+        };
+        let has_macro = has_macro(arg);
+        let bad = |why: &str| OperatorError::Argument {
+            op: kind.name(),
+            arg: arg.to_string(),
+            why: why.to_string(),
+        };
+        let static_only = matches!(
+            kind,
+            OperatorKind::Rx
+                | OperatorKind::Pm
+                | OperatorKind::PmFromFile
+                | OperatorKind::IpMatch
+                | OperatorKind::IpMatchFromFile
+                | OperatorKind::ValidateByteRange
+        );
+        if has_macro && static_only {
+            return Err(bad("macros are not supported in this operator's argument"));
+        }
+        let data = match kind {
+            OperatorKind::Rx => Data::Regex(compile_regex(arg, limits)?),
+            OperatorKind::Pm => {
+                let phrases: Vec<&str> = arg.split_ascii_whitespace().collect();
+                if phrases.is_empty() {
+                    return Err(bad("no phrases"));
+                }
+                Data::Phrases(phrase_matcher(&phrases).map_err(|e| bad(&e))?)
+            }
+            OperatorKind::PmFromFile => {
+                let mut phrases = Vec::new();
+                for file in arg.split_ascii_whitespace() {
+                    let text = read_data_file(kind, base, file, limits)?;
+                    phrases.extend(
+                        text.lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                            .map(str::to_owned),
+                    );
+                }
+                if phrases.is_empty() {
+                    return Err(bad("the files hold no phrases"));
+                }
+                Data::Phrases(phrase_matcher(&phrases).map_err(|e| bad(&e))?)
+            }
+            OperatorKind::DetectSqli => Data::Detector(std::sync::Arc::new(
+                DetectorSet::builder().only(&[DetectorKind::Sqli]).build(),
+            )),
+            OperatorKind::DetectXss => Data::Detector(std::sync::Arc::new(
+                DetectorSet::builder().only(&[DetectorKind::Xss]).build(),
+            )),
+            OperatorKind::IpMatch => Data::Ips(parse_ips(arg.split(',')).map_err(|e| bad(&e))?),
+            OperatorKind::IpMatchFromFile => {
+                let mut all = Vec::new();
+                for file in arg.split_ascii_whitespace() {
+                    let text = read_data_file(kind, base, file, limits)?;
+                    all.extend(
+                        parse_ips(
+                            text.lines()
+                                .map(str::trim)
+                                .filter(|l| !l.is_empty() && !l.starts_with('#')),
+                        )
+                        .map_err(|e| bad(&e))?,
+                    );
+                }
+                Data::Ips(all)
+            }
+            OperatorKind::ValidateByteRange => {
+                Data::Bytes(parse_byte_ranges(arg).map_err(|e| bad(&e))?)
+            }
+            OperatorKind::Eq
+            | OperatorKind::Ge
+            | OperatorKind::Gt
+            | OperatorKind::Lt
+            | OperatorKind::Le
+                if !has_macro =>
+            {
+                Data::Int(atoi(arg.as_bytes()))
+            }
+            _ => Data::None,
+        };
+        Ok(Operator {
+            kind,
+            negated,
+            arg: arg.to_string(),
+            has_macro,
+            data,
+        })
+    }
+
+    /// The operator.
+    pub fn kind(&self) -> OperatorKind {
+        self.kind
+    }
+
+    /// Whether the result is negated (`!@rx`).
+    pub fn negated(&self) -> bool {
+        self.negated
+    }
+
+    /// The argument as written.
+    pub fn arg(&self) -> &str {
+        &self.arg
+    }
+
+    /// The compiled regex of an `@rx`.
+    pub fn regex(&self) -> Option<&regex::bytes::Regex> {
+        match &self.data {
+            Data::Regex(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Evaluates the operator on one (transformed) value, negation
+    /// included. `expand` expands macros of the argument; `captures` asks
+    /// `@rx` for its groups.
+    pub fn eval(
+        &self,
+        value: &[u8],
+        expand: &dyn Fn(&str) -> Vec<u8>,
+        captures: bool,
+    ) -> Option<Matched> {
+        let hit = self.eval_positive(value, expand, captures);
+        match (hit, self.negated) {
+            (Some(m), false) => Some(m),
+            (None, true) => Some(Matched {
+                data: value.to_vec(),
+                captures: Vec::new(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn arg_bytes(&self, expand: &dyn Fn(&str) -> Vec<u8>) -> Vec<u8> {
+        if self.has_macro {
+            expand(&self.arg)
+        } else {
+            self.arg.as_bytes().to_vec()
+        }
+    }
+
+    fn eval_positive(
+        &self,
+        value: &[u8],
+        expand: &dyn Fn(&str) -> Vec<u8>,
+        captures: bool,
+    ) -> Option<Matched> {
+        let whole = || {
+            Some(Matched {
+                data: value.to_vec(),
+                captures: Vec::new(),
+            })
+        };
+        match (&self.data, self.kind) {
+            (Data::Regex(re), _) => {
+                if captures {
+                    let caps = re.captures(value)?;
+                    let groups: Vec<Vec<u8>> = (0..caps.len().min(10))
+                        .map(|i| {
+                            caps.get(i)
+                                .map(|m| m.as_bytes().to_vec())
+                                .unwrap_or_default()
+                        })
+                        .collect();
+                    Some(Matched {
+                        data: groups[0].clone(),
+                        captures: groups,
+                    })
+                } else {
+                    let m = re.find(value)?;
+                    Some(Matched {
+                        data: m.as_bytes().to_vec(),
+                        captures: Vec::new(),
+                    })
+                }
+            }
+            (Data::Phrases(ac), _) => {
+                let m = ac.find(value)?;
+                Some(Matched {
+                    data: value[m.start()..m.end()].to_vec(),
+                    captures: Vec::new(),
+                })
+            }
+            (Data::Detector(set), _) => {
+                let findings = set.scan(value);
+                let best = findings
+                    .into_iter()
+                    .filter(|f| f.confidence >= 0.5)
+                    .max_by(|a, b| a.confidence.total_cmp(&b.confidence))?;
+                Some(Matched {
+                    data: best.evidence.into_bytes(),
+                    captures: Vec::new(),
+                })
+            }
+            (Data::Ips(nets), _) => {
+                let ip: IpAddr = std::str::from_utf8(value).ok()?.trim().parse().ok()?;
+                nets.iter()
+                    .any(|&(net, bits)| ip_in(ip, net, bits))
+                    .then(|| whole())?
+            }
+            (Data::Bytes(allowed), _) => {
+                value
+                    .iter()
+                    .find(|&&c| !allowed[usize::from(c)])
+                    .map(|&c| Matched {
+                        data: vec![c],
+                        captures: Vec::new(),
+                    })
+            }
+            (Data::Int(n), kind) => int_cmp(kind, atoi(value), *n).then(whole)?,
+            (_, kind) => match kind {
+                OperatorKind::Eq
+                | OperatorKind::Ge
+                | OperatorKind::Gt
+                | OperatorKind::Lt
+                | OperatorKind::Le => {
+                    int_cmp(kind, atoi(value), atoi(&self.arg_bytes(expand))).then(whole)?
+                }
+                OperatorKind::Within => {
+                    let arg = self.arg_bytes(expand);
+                    (!value.is_empty() && memchr::memmem::find(&arg, value).is_some())
+                        .then(whole)?
+                }
+                OperatorKind::Streq => (self.arg_bytes(expand) == value).then(whole)?,
+                OperatorKind::BeginsWith => {
+                    value.starts_with(&self.arg_bytes(expand)).then(whole)?
+                }
+                OperatorKind::EndsWith => value.ends_with(&self.arg_bytes(expand)).then(whole)?,
+                OperatorKind::Contains | OperatorKind::StrMatch => {
+                    let arg = self.arg_bytes(expand);
+                    memchr::memmem::find(value, &arg).map(|_| Matched {
+                        data: arg,
+                        captures: Vec::new(),
+                    })
+                }
+                OperatorKind::ContainsWord => {
+                    let arg = self.arg_bytes(expand);
+                    contains_word(value, &arg).then_some(Matched {
+                        data: arg,
+                        captures: Vec::new(),
+                    })
+                }
+                OperatorKind::ValidateUrlEncoding => invalid_url_encoding(value).then(whole)?,
+                OperatorKind::ValidateUtf8Encoding => {
+                    std::str::from_utf8(value).is_err().then(whole)?
+                }
+                OperatorKind::UnconditionalMatch => whole(),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Rewrites `\x{HH}` (one or two hex digits) to `\xHH` so it means the raw
+/// byte on a non-Unicode bytes regex.
+fn translate_byte_escapes(pattern: &str) -> String {
+    let b = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            if b[i + 1] == b'x' && b.get(i + 2) == Some(&b'{') {
+                let digits = b[i + 3..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .count();
+                if (1..=2).contains(&digits) && b.get(i + 3 + digits) == Some(&b'}') {
+                    out.push_str("\\x");
+                    if digits == 1 {
+                        out.push('0');
+                    }
+                    out.push_str(&pattern[i + 3..i + 3 + digits]);
+                    i += 4 + digits;
+                    continue;
+                }
+            }
+            // Copy the escape and the escaped character whole.
+            let ch_len = pattern[i + 1..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&pattern[i..i + 1 + ch_len]);
+            i += 1 + ch_len;
+            continue;
+        }
+        let ch_len = pattern[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&pattern[i..i + ch_len]);
+        i += ch_len;
+    }
+    out
+}
+
+/// Compiles a SecLang `@rx` pattern as ModSecurity matches it on bytes.
+pub fn compile_regex(
+    pattern: &str,
+    limits: &OperatorLimits,
+) -> Result<regex::bytes::Regex, OperatorError> {
+    let translated = translate_byte_escapes(pattern);
+    regex::bytes::RegexBuilder::new(&translated)
+        .unicode(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+        .size_limit(limits.regex_size)
+        .dfa_size_limit(limits.regex_dfa_size)
+        .build()
+        .map_err(|e| {
+            let msg = e.to_string();
+            let hint = if msg.contains("look-around") || msg.contains("backreference") {
+                " (PCRE-only syntax: lookaround and backreferences need backtracking, which this engine refuses)"
+            } else {
+                ""
+            };
+            OperatorError::Regex(format!("{}{hint}", msg.lines().last().unwrap_or(&msg).trim()))
+        })
+}
+
+fn phrase_matcher<S: AsRef<[u8]>>(phrases: &[S]) -> Result<AhoCorasick, String> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(phrases)
+        .map_err(|e| e.to_string())
+}
+
+fn read_data_file(
+    op: OperatorKind,
+    base: &Path,
+    file: &str,
+    limits: &OperatorLimits,
+) -> Result<String, OperatorError> {
+    let path = if Path::new(file).is_absolute() {
+        PathBuf::from(file)
+    } else {
+        base.join(file)
+    };
+    let err = |why: String| OperatorError::DataFile {
+        op: op.name(),
+        path: path.clone(),
+        why,
+    };
+    let meta = std::fs::metadata(&path).map_err(|e| err(e.to_string()))?;
+    if meta.len() > limits.data_file_bytes {
+        return Err(err(format!("larger than {} bytes", limits.data_file_bytes)));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| err(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn parse_ips<'a>(items: impl Iterator<Item = &'a str>) -> Result<Vec<(IpAddr, u8)>, String> {
+    let mut out = Vec::new();
+    for item in items {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let (addr, bits) = match item.split_once('/') {
+            Some((a, b)) => (a, Some(b)),
+            None => (item, None),
+        };
+        let ip: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{item:?} is not an IP address or CIDR block"))?;
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        let bits = match bits {
+            Some(b) => b
+                .parse::<u8>()
+                .ok()
+                .filter(|&b| b <= max)
+                .ok_or_else(|| format!("{item:?} has an invalid prefix length"))?,
+            None => max,
+        };
+        out.push((ip, bits));
+    }
+    if out.is_empty() {
+        return Err("no addresses".into());
+    }
+    Ok(out)
+}
+
+fn ip_in(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(bits))
+            };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(bits))
+            };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+fn parse_byte_ranges(arg: &str) -> Result<[bool; 256], String> {
+    let mut allowed = [false; 256];
+    for part in arg.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (part, part),
+        };
+        let lo: u8 = lo
+            .parse()
+            .map_err(|_| format!("{part:?} is not a byte or byte range"))?;
+        let hi: u8 = hi
+            .parse()
+            .map_err(|_| format!("{part:?} is not a byte or byte range"))?;
+        if lo > hi {
+            return Err(format!("{part:?} is an empty range"));
+        }
+        for b in lo..=hi {
+            allowed[usize::from(b)] = true;
+        }
+    }
+    Ok(allowed)
+}
+
+/// C `atoi`: optional whitespace and sign, then leading digits; else 0.
+pub fn atoi(b: &[u8]) -> i64 {
+    let s = b.iter().skip_while(|c| c.is_ascii_whitespace());
+    let mut neg = false;
+    let mut v: i64 = 0;
+    for (i, &c) in s.enumerate() {
+        match c {
+            b'-' | b'+' if i == 0 => neg = c == b'-',
+            b'0'..=b'9' => v = v.saturating_mul(10).saturating_add(i64::from(c - b'0')),
+            _ => break,
+        }
+    }
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+fn int_cmp(kind: OperatorKind, a: i64, b: i64) -> bool {
+    match kind {
+        OperatorKind::Eq => a == b,
+        OperatorKind::Ge => a >= b,
+        OperatorKind::Gt => a > b,
+        OperatorKind::Lt => a < b,
+        OperatorKind::Le => a <= b,
+        _ => false,
+    }
+}
+
+fn contains_word(value: &[u8], word: &[u8]) -> bool {
+    if word.is_empty() {
+        return true;
+    }
+    let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    memchr::memmem::find_iter(value, word).any(|start| {
+        let end = start + word.len();
+        (start == 0 || !is_word(value[start - 1])) && (end == value.len() || !is_word(value[end]))
+    })
+}
+
+/// `%` not followed by two hex digits.
+fn invalid_url_encoding(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'%', b)
+        .any(|i| !(i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(name: &str, arg: &str) -> Operator {
+        Operator::compile(name, arg, false, Path::new("."), &OperatorLimits::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn no_macros(_: &str) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn hit(o: &Operator, v: &[u8]) -> bool {
+        o.eval(v, &no_macros, false).is_some()
+    }
+
+    #[test]
+    fn rx_on_bytes_with_modsecurity_flags() {
+        let o = op("rx", r"^a.b$");
+        assert!(hit(&o, b"x\na\nb\ny"), "(?s) and (?m)");
+        let o = op("rx", r"[\x{80}-\x{ff}]");
+        assert!(hit(&o, b"caf\xe9"));
+        assert!(!hit(&o, b"cafe"));
+        let o = op("rx", r"(?i)union(\s+)select");
+        let m = o.eval(b"1 UNION  select", &no_macros, true).expect("match");
+        assert_eq!(m.captures, vec![b"UNION  select".to_vec(), b"  ".to_vec()]);
+        let err = Operator::compile(
+            "rx",
+            "a(?=b)",
+            false,
+            Path::new("."),
+            &OperatorLimits::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("PCRE-only"), "{err}");
+    }
+
+    #[test]
+    fn phrases_and_files() {
+        let o = op("pm", "select union");
+        assert_eq!(
+            o.eval(b"x UNION y", &no_macros, false).expect("hit").data,
+            b"UNION"
+        );
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/crs/rules");
+        let o = Operator::compile(
+            "pmFromFile",
+            "unix-shell.data",
+            false,
+            &dir,
+            &OperatorLimits::default(),
+        )
+        .expect("compile");
+        assert!(hit(&o, b"x=/etc/passwd"));
+        let err = Operator::compile(
+            "pmf",
+            "missing.data",
+            false,
+            &dir,
+            &OperatorLimits::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("missing.data"), "{err}");
+    }
+
+    #[test]
+    fn comparisons_and_strings() {
+        assert!(hit(&op("lt", "2"), b"1"));
+        assert!(!hit(&op("lt", "1"), b"1"));
+        assert!(hit(&op("eq", "0"), b"abc"), "atoi of text is 0");
+        assert!(hit(&op("ge", "-3"), b" -2x"));
+        let within = op("within", "%{tx.allowed_methods}");
+        let expand = |_: &str| b"GET HEAD POST OPTIONS".to_vec();
+        assert!(within.eval(b"POST", &expand, false).is_some());
+        assert!(within.eval(b"DELETE", &expand, false).is_none());
+        assert!(hit(&op("streq", "abc"), b"abc"));
+        assert!(hit(&op("beginsWith", "ab"), b"abc"));
+        assert!(hit(&op("endsWith", "bc"), b"abc"));
+        assert!(hit(&op("contains", "b"), b"abc"));
+        assert!(hit(&op("containsWord", "select"), b"a select b"));
+        assert!(!hit(&op("containsWord", "select"), b"selection"));
+    }
+
+    #[test]
+    fn validation_operators() {
+        let o = op("validateByteRange", "32-126, 9,10");
+        assert!(!hit(&o, b"hello\tworld\n"));
+        assert_eq!(
+            o.eval(b"a\x01", &no_macros, false).expect("hit").data,
+            vec![1]
+        );
+        assert!(hit(&op("validateUrlEncoding", ""), b"a%2"));
+        assert!(!hit(&op("validateUrlEncoding", ""), b"a%20"));
+        assert!(hit(&op("validateUtf8Encoding", ""), b"\xc0\xaf"));
+        assert!(!hit(&op("validateUtf8Encoding", ""), "é".as_bytes()));
+        assert!(hit(&op("unconditionalMatch", ""), b""));
+        assert!(!hit(&op("noMatch", ""), b"x"));
+    }
+
+    #[test]
+    fn ip_match_and_negation() {
+        let o = op("ipMatch", "127.0.0.1,10.0.0.0/8,::1");
+        assert!(hit(&o, b"10.2.3.4"));
+        assert!(hit(&o, b"::1"));
+        assert!(!hit(&o, b"11.0.0.1"));
+        let neg = Operator::compile(
+            "ipMatch",
+            "127.0.0.1",
+            true,
+            Path::new("."),
+            &OperatorLimits::default(),
+        )
+        .expect("compile");
+        assert!(neg.eval(b"8.8.8.8", &no_macros, false).is_some());
+        assert!(Operator::compile(
+            "ipMatch",
+            "300.1.1.1",
+            false,
+            Path::new("."),
+            &OperatorLimits::default()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn detectors_as_operators() {
+        assert!(hit(&op("detectSQLi", ""), b"1' or '1'='1"));
+        assert!(!hit(&op("detectSQLi", ""), b"O'Brien"));
+        assert!(hit(&op("detectXSS", ""), b"<script>alert(1)</script>"));
+    }
+
+    #[test]
+    fn unknown_and_unsupported_are_named() {
+        let e = Operator::compile(
+            "rbl",
+            "x",
+            false,
+            Path::new("."),
+            &OperatorLimits::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("@rbl is not supported"), "{e}");
+        let e = Operator::compile(
+            "frobnicate",
+            "x",
+            false,
+            Path::new("."),
+            &OperatorLimits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "unknown operator @frobnicate");
+        let e = Operator::compile(
+            "rx",
+            "%{tx.x}",
+            false,
+            Path::new("."),
+            &OperatorLimits::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("macros"), "{e}");
+    }
+
+    #[test]
+    fn byte_escape_translation() {
+        assert_eq!(
+            translate_byte_escapes(r"\x{e}[\x{ff}]\\x{41}é"),
+            r"\x0e[\xff]\\x{41}é"
+        );
+    }
+}
