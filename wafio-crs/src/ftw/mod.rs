@@ -29,6 +29,9 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::Deserialize;
 
+mod engine_runner;
+pub use engine_runner::{backend_response, EngineRunner, UPSTREAM_TEST_SETUP};
+
 /// Largest test or override file read (4 MiB).
 pub const MAX_TEST_FILE_BYTES: u64 = 4 * 1024 * 1024;
 

@@ -1,0 +1,577 @@
+//! One request through the engine: phases, rule evaluation, actions.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::ast::ir::{Ctl, CtlSelector, Disruptive, SetVarOp, Template, TemplatePart};
+use crate::engine::compile::{compile_ctl_select, selects_rule, CRule, PlanItem};
+use crate::engine::operator::atoi;
+use crate::engine::transform::Transform;
+use crate::engine::vars::{ResponseData, RuleInfo, Select, VarSource, VarValue};
+use crate::engine::{Engine, RuleEngineMode};
+use crate::request::{BodyProcessor, HttpRequest, RequestData};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Longest value kept in a log line, in bytes.
+const LOG_VALUE_MAX: usize = 200;
+
+/// A rule that matched (the whole chain).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchedRule {
+    /// Rule id.
+    pub id: u64,
+    /// Phase.
+    pub phase: u8,
+    /// Expanded `msg`.
+    pub msg: String,
+    /// Expanded `logdata`.
+    pub logdata: String,
+    /// Severity.
+    pub severity: Option<u8>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Name of the last matched variable (`ARGS:id`).
+    pub matched_var_name: String,
+    /// Its (transformed) value.
+    pub matched_var: Vec<u8>,
+    /// Whether the match is logged (no `nolog`).
+    pub logged: bool,
+}
+
+/// A disruptive outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Intervention {
+    /// HTTP status to answer with.
+    pub status: u16,
+    /// The rule that disrupted.
+    pub rule_id: u64,
+    /// The phase it ran in.
+    pub phase: u8,
+    /// Location for a redirect.
+    pub redirect: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Allow {
+    None,
+    /// Skip the rest of this phase.
+    Phase(u8),
+    /// Skip the request phases (1–2).
+    Request,
+    /// Skip everything.
+    All,
+}
+
+/// One request's evaluation. Create with [`Engine::transaction`].
+#[derive(Debug)]
+pub struct Transaction<'e> {
+    engine: &'e Engine,
+    req: RequestData,
+    resp: Option<ResponseData>,
+    tx: HashMap<String, Vec<u8>>,
+    other: HashMap<String, HashMap<String, Vec<u8>>>,
+    mode: RuleEngineMode,
+    removed: Vec<CtlSelector>,
+    removed_targets: Vec<(CtlSelector, &'static str, Select)>,
+    matched: Vec<MatchedRule>,
+    matched_vars: Vec<(String, Vec<u8>)>,
+    intervention: Option<Intervention>,
+    allow: Allow,
+    log: String,
+    unique_id: String,
+    highest_severity: u8,
+    body_processor: Option<BodyProcessor>,
+    body_access: bool,
+    remote_addr: String,
+}
+
+impl<'e> Transaction<'e> {
+    pub(crate) fn new(engine: &'e Engine, req: &HttpRequest) -> Transaction<'e> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Transaction {
+            engine,
+            req: RequestData::headers_only(req, engine.request_limits()),
+            resp: None,
+            tx: HashMap::new(),
+            other: HashMap::new(),
+            mode: engine.mode(),
+            removed: Vec::new(),
+            removed_targets: Vec::new(),
+            matched: Vec::new(),
+            matched_vars: Vec::new(),
+            intervention: None,
+            allow: Allow::None,
+            log: String::new(),
+            unique_id: format!("wafio-{id:016x}"),
+            highest_severity: 255,
+            body_processor: None,
+            body_access: engine.request_body_access(),
+            remote_addr: "127.0.0.1".to_string(),
+        }
+    }
+
+    /// Sets `REMOTE_ADDR` (default `127.0.0.1`).
+    pub fn set_remote_addr(&mut self, addr: impl Into<String>) {
+        self.remote_addr = addr.into();
+    }
+
+    /// Runs phase 1 (request headers), the body processor and phase 2.
+    pub fn process_request(&mut self) {
+        self.run_phase(1);
+        if self.disrupted() {
+            return;
+        }
+        if self.body_access && !self.req.body.is_empty() {
+            let limit = self.engine.request_body_limit();
+            if self.req.body.len() > limit {
+                self.req.reqbody_error = true;
+                self.req.reqbody_error_msg =
+                    format!("Request body is larger than the limit ({limit} bytes)");
+            } else {
+                self.req
+                    .process_body(self.body_processor, self.engine.request_limits());
+            }
+        }
+        self.run_phase(2);
+    }
+
+    /// Runs phases 3 (response headers) and 4 (response body). The body is
+    /// inspected only when `SecResponseBodyAccess` is on and the content
+    /// type is listed in `SecResponseBodyMimeType`.
+    pub fn process_response(&mut self, mut resp: ResponseData) {
+        let ct = resp
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let body = std::mem::take(&mut resp.body);
+        self.resp = Some(resp);
+        if self.disrupted() {
+            return;
+        }
+        self.run_phase(3);
+        if self.disrupted() {
+            return;
+        }
+        if self.engine.response_body_access(&ct) {
+            if let Some(r) = self.resp.as_mut() {
+                r.body = body;
+            }
+        }
+        self.run_phase(4);
+    }
+
+    /// Runs phase 5 (logging).
+    pub fn process_logging(&mut self) {
+        self.run_phase(5);
+    }
+
+    /// The disruptive outcome, if a rule denied (only with `SecRuleEngine On`).
+    pub fn intervention(&self) -> Option<&Intervention> {
+        self.intervention.as_ref()
+    }
+
+    /// Rules that matched, in order.
+    pub fn matched(&self) -> &[MatchedRule] {
+        &self.matched
+    }
+
+    /// Ids of the rules that matched and log, in order, without repeats.
+    pub fn matched_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = Vec::new();
+        for m in self.matched.iter().filter(|m| m.logged) {
+            if !ids.contains(&m.id) {
+                ids.push(m.id);
+            }
+        }
+        ids
+    }
+
+    /// The ModSecurity-style log lines of this transaction.
+    pub fn log(&self) -> &str {
+        &self.log
+    }
+
+    /// A `TX` variable (key case-insensitive).
+    pub fn tx_var(&self, key: &str) -> Option<&[u8]> {
+        self.tx.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+    }
+
+    /// The request's collections.
+    pub fn request(&self) -> &RequestData {
+        &self.req
+    }
+
+    fn disrupted(&self) -> bool {
+        self.intervention.is_some() || self.allow == Allow::All
+    }
+
+    fn source(&self) -> VarSource<'_> {
+        VarSource {
+            req: &self.req,
+            resp: self.resp.as_ref(),
+            tx: &self.tx,
+            other: &self.other,
+            matched: &self.matched_vars,
+            remote_addr: &self.remote_addr,
+            unique_id: &self.unique_id,
+            highest_severity: self.highest_severity,
+        }
+    }
+
+    fn run_phase(&mut self, phase: u8) {
+        if self.mode == RuleEngineMode::Off || self.disrupted() {
+            return;
+        }
+        if self.allow == Allow::Request && phase <= 2 {
+            return;
+        }
+        let engine = self.engine;
+        let items = engine.phase(phase);
+        let mut skip_to: Option<&str> = None;
+        let mut skip_n = 0u32;
+        for item in items {
+            if self.disrupted() || self.allow == Allow::Phase(phase) {
+                break;
+            }
+            if self.allow == Allow::Request && phase <= 2 {
+                break;
+            }
+            match item {
+                PlanItem::Marker(name) => {
+                    if skip_to == Some(name.as_str()) {
+                        skip_to = None;
+                    }
+                }
+                PlanItem::Rule(rule) => {
+                    if skip_to.is_some() {
+                        continue;
+                    }
+                    if skip_n > 0 {
+                        skip_n -= 1;
+                        continue;
+                    }
+                    if self.removed.iter().any(|sel| selects_rule(sel, rule)) {
+                        continue;
+                    }
+                    if self.eval_rule(rule, phase) {
+                        if let Some(m) = &rule.skip_after {
+                            skip_to = Some(m.as_str());
+                        }
+                        skip_n = rule.skip;
+                    }
+                }
+            }
+        }
+        if self.allow == Allow::Phase(phase) {
+            self.allow = Allow::None;
+        }
+    }
+
+    /// Evaluates a rule and its chain; on a full match runs the actions.
+    fn eval_rule(&mut self, head: &'e CRule, phase: u8) -> bool {
+        self.matched_vars.clear();
+        let mut link = Some(head);
+        while let Some(l) = link {
+            if !self.eval_link(head, l) {
+                return false;
+            }
+            link = l.chain.as_deref();
+        }
+        let info = RuleInfo {
+            id: head.id,
+            severity: head.meta.severity,
+            ver: head.meta.ver.clone().unwrap_or_default(),
+            ..RuleInfo::default()
+        };
+        let mut link = Some(head);
+        while let Some(l) = link {
+            self.run_actions(l, &info);
+            link = l.chain.as_deref();
+        }
+        self.record_match(head, phase, info);
+        true
+    }
+
+    /// Evaluates one link's targets; records MATCHED_VARS; returns whether
+    /// anything matched.
+    fn eval_link(&mut self, head: &CRule, link: &'e CRule) -> bool {
+        let mut hits: Vec<(String, Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
+        {
+            let src = self.source();
+            let expand = |s: &str| -> Vec<u8> {
+                match Template::parse(s) {
+                    Ok(t) => expand_template(&src, &t, None),
+                    Err(_) => s.as_bytes().to_vec(),
+                }
+            };
+            if link.targets.is_empty() {
+                if let Some(m) = link.operator.eval(b"", &expand, link.capture) {
+                    hits.push((String::new(), Vec::new(), m.captures));
+                }
+            }
+            let mut values: Vec<VarValue<'_>> = Vec::new();
+            let mut buf_a = Vec::new();
+            let mut buf_b = Vec::new();
+            for t in &link.targets {
+                let extra: Vec<&Select> = self
+                    .removed_targets
+                    .iter()
+                    .filter(|(sel, coll, _)| *coll == t.collection && selects_rule(sel, head))
+                    .map(|(_, _, s)| s)
+                    .collect();
+                values.clear();
+                src.collect(t, &extra, &mut values);
+                for v in &values {
+                    if let Some(hit) = eval_value(link, &v.value, &expand, &mut buf_a, &mut buf_b) {
+                        hits.push((v.name.to_string(), hit.0, hit.1));
+                    }
+                }
+            }
+        }
+        if hits.is_empty() {
+            return false;
+        }
+        for (name, value, captures) in hits {
+            if link.capture && !captures.is_empty() {
+                for (i, c) in captures.into_iter().enumerate() {
+                    self.tx.insert(i.to_string(), c);
+                }
+            }
+            if !name.is_empty() {
+                self.matched_vars.push((name, value));
+            }
+        }
+        true
+    }
+
+    fn run_actions(&mut self, link: &'e CRule, info: &RuleInfo) {
+        for sv in &link.setvars {
+            let (key, value) = {
+                let src = self.source();
+                let key = String::from_utf8_lossy(&expand_template(&src, &sv.key, Some(info)))
+                    .to_ascii_lowercase();
+                let value = match &sv.op {
+                    SetVarOp::Set(t) | SetVarOp::Add(t) | SetVarOp::Sub(t) => {
+                        expand_template(&src, t, Some(info))
+                    }
+                    SetVarOp::Delete => Vec::new(),
+                };
+                (key, value)
+            };
+            let coll = sv.collection.to_ascii_lowercase();
+            let map = if coll == "tx" {
+                &mut self.tx
+            } else {
+                self.other.entry(coll.to_ascii_uppercase()).or_default()
+            };
+            match &sv.op {
+                SetVarOp::Set(_) => {
+                    map.insert(key, value);
+                }
+                SetVarOp::Add(_) | SetVarOp::Sub(_) => {
+                    let cur = map.get(&key).map(|v| atoi(v)).unwrap_or(0);
+                    let delta = atoi(&value);
+                    let n = if matches!(sv.op, SetVarOp::Add(_)) {
+                        cur.saturating_add(delta)
+                    } else {
+                        cur.saturating_sub(delta)
+                    };
+                    map.insert(key, n.to_string().into_bytes());
+                }
+                SetVarOp::Delete => {
+                    map.remove(&key);
+                }
+            }
+        }
+        for ctl in &link.ctls {
+            self.apply_ctl(ctl);
+        }
+    }
+
+    fn apply_ctl(&mut self, ctl: &Ctl) {
+        match ctl {
+            Ctl::RuleRemoveById(ids) => self.removed.push(CtlSelector::Ids(ids.clone())),
+            Ctl::RuleRemoveByTag(t) => self.removed.push(CtlSelector::Tag(t.clone())),
+            Ctl::RuleRemoveByMsg(m) => self.removed.push(CtlSelector::Msg(m.clone())),
+            Ctl::RuleRemoveTarget {
+                by,
+                collection,
+                selector,
+            } => {
+                if let Ok(sel) = compile_ctl_select(selector) {
+                    self.removed_targets.push((by.clone(), collection, sel));
+                }
+            }
+            Ctl::Set { option, value } => match *option {
+                "ruleEngine" => {
+                    if let Some(m) = super::RuleEngineMode::parse(value) {
+                        self.mode = m;
+                    }
+                }
+                "requestBodyProcessor" => self.body_processor = BodyProcessor::from_name(value),
+                "requestBodyAccess" => self.body_access = value.eq_ignore_ascii_case("on"),
+                // forceRequestBodyVariable: REQUEST_BODY is always set here.
+                // Audit and debug logging options have no effect in this engine.
+                _ => {}
+            },
+        }
+    }
+
+    fn record_match(&mut self, head: &'e CRule, phase: u8, mut info: RuleInfo) {
+        let (msg, logdata) = {
+            let src = self.source();
+            let msg = head
+                .meta
+                .msg
+                .as_ref()
+                .map(|t| expand_template(&src, t, Some(&info)))
+                .unwrap_or_default();
+            info.msg = String::from_utf8_lossy(&msg).into_owned();
+            let logdata = head
+                .meta
+                .logdata
+                .as_ref()
+                .map(|t| expand_template(&src, t, Some(&info)))
+                .unwrap_or_default();
+            (
+                info.msg.clone(),
+                String::from_utf8_lossy(&logdata).into_owned(),
+            )
+        };
+        if let Some(s) = head.meta.severity {
+            self.highest_severity = self.highest_severity.min(s);
+        }
+        let (var_name, var) = self.matched_vars.last().cloned().unwrap_or_default();
+        let logged = head.log;
+        if logged {
+            let shown = &var[..var.len().min(LOG_VALUE_MAX)];
+            let mut line = format!(
+                "ModSecurity: Warning. Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' ) [file \"{}\"] [line \"{}\"] [id \"{}\"] [msg \"{}\"] [data \"{}\"]",
+                head.operator.kind(),
+                head.operator.arg().chars().take(LOG_VALUE_MAX).collect::<String>(),
+                var_name,
+                String::from_utf8_lossy(shown),
+                head.file.display(),
+                head.line,
+                head.id,
+                msg,
+                logdata
+            );
+            if let Some(s) = head.meta.severity {
+                line.push_str(&format!(" [severity \"{s}\"]"));
+            }
+            if let Some(v) = &head.meta.ver {
+                line.push_str(&format!(" [ver \"{v}\"]"));
+            }
+            for t in &head.meta.tags {
+                line.push_str(&format!(" [tag \"{t}\"]"));
+            }
+            line.push_str(&format!(
+                " [uri \"{}\"] [unique_id \"{}\"]\n",
+                String::from_utf8_lossy(&self.req.uri),
+                self.unique_id
+            ));
+            self.log.push_str(&line);
+        }
+        self.matched.push(MatchedRule {
+            id: head.id,
+            phase,
+            msg,
+            logdata,
+            severity: head.meta.severity,
+            tags: head.meta.tags.clone(),
+            matched_var_name: var_name,
+            matched_var: var,
+            logged,
+        });
+        match &head.disruptive {
+            Some(Disruptive::Deny) | Some(Disruptive::Drop) => {
+                self.disrupt(head, phase, head.status.unwrap_or(403), None)
+            }
+            Some(Disruptive::Redirect(t)) => {
+                let url =
+                    String::from_utf8_lossy(&expand_template(&self.source(), t, None)).into_owned();
+                self.disrupt(head, phase, head.status.unwrap_or(302), Some(url));
+            }
+            Some(Disruptive::Allow(scope)) => {
+                if self.mode == RuleEngineMode::On {
+                    self.allow = match scope.as_deref() {
+                        Some("phase") => Allow::Phase(phase),
+                        Some("request") => Allow::Request,
+                        _ => Allow::All,
+                    };
+                }
+            }
+            // `block` follows SecDefaultAction, which CRS sets to `pass`
+            // (anomaly scoring); `pass`, `pause` and `proxy` do not disrupt.
+            _ => {}
+        }
+    }
+
+    fn disrupt(&mut self, head: &CRule, phase: u8, status: u16, redirect: Option<String>) {
+        if self.mode == RuleEngineMode::On && self.intervention.is_none() {
+            self.intervention = Some(Intervention {
+                status,
+                rule_id: head.id,
+                phase,
+                redirect,
+            });
+        }
+    }
+}
+
+/// Transforms a value as the rule says and runs its operator: on the final
+/// value, or with `multiMatch` on the value before and after each change.
+/// Returns the matched (transformed) value and captures.
+fn eval_value(
+    link: &CRule,
+    value: &[u8],
+    expand: &dyn Fn(&str) -> Vec<u8>,
+    a: &mut Vec<u8>,
+    b: &mut Vec<u8>,
+) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let try_op = |v: &[u8]| {
+        link.operator
+            .eval(v, expand, link.capture)
+            .map(|m| (v.to_vec(), m.captures))
+    };
+    if link.transforms.is_empty() {
+        return try_op(value);
+    }
+    if link.multi_match {
+        if let Some(hit) = try_op(value) {
+            return Some(hit);
+        }
+    }
+    a.clear();
+    a.extend_from_slice(value);
+    for t in &link.transforms {
+        let changed = Transform::apply(*t, a, b);
+        std::mem::swap(a, b);
+        if link.multi_match && changed {
+            if let Some(hit) = try_op(a) {
+                return Some(hit);
+            }
+        }
+    }
+    if link.multi_match {
+        return None;
+    }
+    try_op(a)
+}
+
+fn expand_template(src: &VarSource<'_>, t: &Template, rule: Option<&RuleInfo>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in &t.parts {
+        match part {
+            TemplatePart::Literal(l) => out.extend_from_slice(l.as_bytes()),
+            TemplatePart::Macro { variable, key } => {
+                out.extend(src.macro_value(variable, key.as_deref(), rule))
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,449 @@
+//! Variables and collections: where a rule target's values come from.
+//!
+//! Keys of every collection compare ASCII case-insensitively, as in
+//! ModSecurity v3. Persistent collections (`IP`, `GLOBAL`, `SESSION`,
+//! `USER`, `RESOURCE`) live for one transaction only: this engine keeps no
+//! state between requests.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use crate::request::RequestData;
+
+/// How a target picks members of a collection.
+#[derive(Clone, Debug)]
+pub enum Select {
+    /// Every member.
+    All,
+    /// The member with this key (lower-cased).
+    Key(String),
+    /// Members whose key matches (case-insensitive).
+    Regex(regex::Regex),
+}
+
+impl Select {
+    /// Whether a key is selected.
+    pub fn selects(&self, key: &[u8]) -> bool {
+        match self {
+            Select::All => true,
+            Select::Key(k) => key.eq_ignore_ascii_case(k.as_bytes()),
+            Select::Regex(re) => re.is_match(&String::from_utf8_lossy(key)),
+        }
+    }
+}
+
+/// A compiled rule target.
+#[derive(Clone, Debug)]
+pub struct CTarget {
+    /// Canonical collection name.
+    pub collection: &'static str,
+    /// Which members.
+    pub select: Select,
+    /// Excluded members.
+    pub exclusions: Vec<Select>,
+    /// `&`: the count instead of the values.
+    pub count: bool,
+}
+
+/// One value of a target: its display name (`ARGS:id`) and bytes.
+#[derive(Clone, Debug)]
+pub struct VarValue<'a> {
+    /// `COLLECTION:key` or `VARIABLE`.
+    pub name: Cow<'a, str>,
+    /// The key alone (for exclusions by key).
+    pub key: Cow<'a, [u8]>,
+    /// The value.
+    pub value: Cow<'a, [u8]>,
+}
+
+/// The response as the engine sees it.
+#[derive(Clone, Debug, Default)]
+pub struct ResponseData {
+    /// Status code.
+    pub status: u16,
+    /// Protocol, e.g. `HTTP/1.1`.
+    pub protocol: String,
+    /// Headers in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body (only when response body access applies).
+    pub body: Vec<u8>,
+}
+
+/// Everything variables are read from.
+pub struct VarSource<'a> {
+    /// The request.
+    pub req: &'a RequestData,
+    /// The response, once known.
+    pub resp: Option<&'a ResponseData>,
+    /// `TX` (keys lower-cased).
+    pub tx: &'a HashMap<String, Vec<u8>>,
+    /// Per-transaction stand-ins for `IP`, `GLOBAL`, `SESSION`, `USER`, `RESOURCE`, `ENV`.
+    pub other: &'a HashMap<String, HashMap<String, Vec<u8>>>,
+    /// `MATCHED_VARS` so far in this rule (name, value).
+    pub matched: &'a [(String, Vec<u8>)],
+    /// The remote address.
+    pub remote_addr: &'a str,
+    /// The transaction's unique id.
+    pub unique_id: &'a str,
+    /// `HIGHEST_SEVERITY` so far.
+    pub highest_severity: u8,
+}
+
+fn text<'a>(name: &'static str, v: impl Into<Cow<'a, [u8]>>) -> VarValue<'a> {
+    VarValue {
+        name: Cow::Borrowed(name),
+        key: Cow::Borrowed(b""),
+        value: v.into(),
+    }
+}
+
+fn keyed<'a>(collection: &str, key: &'a [u8], value: &'a [u8]) -> VarValue<'a> {
+    VarValue {
+        name: Cow::Owned(format!("{collection}:{}", String::from_utf8_lossy(key))),
+        key: Cow::Borrowed(key),
+        value: Cow::Borrowed(value),
+    }
+}
+
+fn owned_num<'a>(name: &'static str, n: usize) -> VarValue<'a> {
+    text(name, n.to_string().into_bytes())
+}
+
+impl<'a> VarSource<'a> {
+    /// Appends the values of one target (selection and exclusions applied;
+    /// `extra_exclusions` come from `ctl:ruleRemoveTarget*`).
+    pub fn collect(&self, t: &CTarget, extra_exclusions: &[&Select], out: &mut Vec<VarValue<'a>>) {
+        let start = out.len();
+        self.members(t.collection, out);
+        // Selection and exclusions by key.
+        let mut i = start;
+        while i < out.len() {
+            let key = &out[i].key;
+            let keep = t.select.selects(key)
+                && !t.exclusions.iter().any(|e| e.selects(key))
+                && !extra_exclusions.iter().any(|e| e.selects(key));
+            if keep {
+                i += 1;
+            } else {
+                out.remove(i);
+            }
+        }
+        if t.count {
+            let n = out.len() - start;
+            out.truncate(start);
+            out.push(VarValue {
+                name: Cow::Borrowed(t.collection),
+                key: Cow::Borrowed(b""),
+                value: Cow::Owned(n.to_string().into_bytes()),
+            });
+        }
+    }
+
+    /// All members of a collection, keys set for keyed collections.
+    fn members(&self, collection: &'static str, out: &mut Vec<VarValue<'a>>) {
+        let r = self.req;
+        let args =
+            |which: Option<bool>, names: bool, label: &'static str, out: &mut Vec<VarValue<'a>>| {
+                let get = r.args_get.iter().map(|a| (a, true));
+                let post = r.args_post.iter().map(|a| (a, false));
+                for (a, is_get) in get.chain(post) {
+                    if which.is_some_and(|w| w != is_get) {
+                        continue;
+                    }
+                    let value: &[u8] = if names { &a.name } else { &a.value };
+                    out.push(keyed(label, &a.name, value));
+                }
+            };
+        match collection {
+            "ARGS" => args(None, false, "ARGS", out),
+            "ARGS_GET" => args(Some(true), false, "ARGS_GET", out),
+            "ARGS_POST" => args(Some(false), false, "ARGS_POST", out),
+            "ARGS_NAMES" => args(None, true, "ARGS_NAMES", out),
+            "ARGS_GET_NAMES" => args(Some(true), true, "ARGS_GET_NAMES", out),
+            "ARGS_POST_NAMES" => args(Some(false), true, "ARGS_POST_NAMES", out),
+            "ARGS_COMBINED_SIZE" => {
+                out.push(owned_num("ARGS_COMBINED_SIZE", r.args_combined_size()))
+            }
+            "REQUEST_HEADERS" | "REQUEST_HEADERS_NAMES" => {
+                let names = collection == "REQUEST_HEADERS_NAMES";
+                for (n, v) in &r.headers {
+                    let value: &[u8] = if names { n.as_bytes() } else { v };
+                    out.push(keyed(collection, n.as_bytes(), value));
+                }
+            }
+            "REQUEST_COOKIES" | "REQUEST_COOKIES_NAMES" => {
+                let names = collection == "REQUEST_COOKIES_NAMES";
+                for c in &r.cookies {
+                    let value: &[u8] = if names { &c.name } else { &c.value };
+                    out.push(keyed(collection, &c.name, value));
+                }
+            }
+            "REQUEST_FILENAME" => out.push(text("REQUEST_FILENAME", &r.filename[..])),
+            "REQUEST_BASENAME" => out.push(text("REQUEST_BASENAME", &r.basename[..])),
+            "REQUEST_URI" => out.push(text("REQUEST_URI", &r.uri[..])),
+            "REQUEST_URI_RAW" => out.push(text("REQUEST_URI_RAW", &r.uri_raw[..])),
+            "REQUEST_LINE" => out.push(text("REQUEST_LINE", &r.request_line[..])),
+            "REQUEST_METHOD" => out.push(text("REQUEST_METHOD", r.method.as_bytes())),
+            "REQUEST_PROTOCOL" => out.push(text("REQUEST_PROTOCOL", r.protocol.as_bytes())),
+            "QUERY_STRING" => out.push(text("QUERY_STRING", &r.query_string[..])),
+            "REQUEST_BODY" => out.push(text("REQUEST_BODY", &r.body[..])),
+            "REQUEST_BODY_LENGTH" => {
+                out.push(owned_num("REQUEST_BODY_LENGTH", r.request_body_length()))
+            }
+            "FULL_REQUEST_LENGTH" => out.push(owned_num(
+                "FULL_REQUEST_LENGTH",
+                r.request_line.len() + r.body.len(),
+            )),
+            "FILES" => {
+                for f in &r.files {
+                    out.push(keyed("FILES", &f.field, &f.filename));
+                }
+            }
+            "FILES_NAMES" => {
+                for f in &r.files {
+                    out.push(keyed("FILES_NAMES", &f.field, &f.field));
+                }
+            }
+            "FILES_SIZES" => {
+                for f in &r.files {
+                    out.push(VarValue {
+                        name: Cow::Owned(format!(
+                            "FILES_SIZES:{}",
+                            String::from_utf8_lossy(&f.field)
+                        )),
+                        key: Cow::Borrowed(&f.field),
+                        value: Cow::Owned(f.content.len().to_string().into_bytes()),
+                    });
+                }
+            }
+            "FILES_COMBINED_SIZE" => {
+                out.push(owned_num("FILES_COMBINED_SIZE", r.files_combined_size()))
+            }
+            "MULTIPART_FILENAME" => {
+                for f in &r.files {
+                    out.push(keyed("MULTIPART_FILENAME", &f.field, &f.filename));
+                }
+            }
+            "MULTIPART_NAME" => {
+                for a in r
+                    .args_post
+                    .iter()
+                    .filter(|a| a.source == crate::request::ArgSource::Multipart)
+                {
+                    out.push(keyed("MULTIPART_NAME", &a.name, &a.name));
+                }
+                for f in &r.files {
+                    out.push(keyed("MULTIPART_NAME", &f.field, &f.field));
+                }
+            }
+            "MULTIPART_PART_HEADERS" => {
+                for h in &r.part_headers {
+                    out.push(keyed("MULTIPART_PART_HEADERS", &h.part, &h.line));
+                }
+            }
+            name if name.starts_with("MULTIPART_") => {
+                if let Some(flag) = r.multipart.get(name) {
+                    out.push(text(collection, if flag { &b"1"[..] } else { &b"0"[..] }));
+                }
+            }
+            "XML" => {
+                for x in &r.xml {
+                    out.push(keyed("XML", &x.path, &x.value));
+                }
+            }
+            "REQBODY_ERROR" | "REQBODY_PROCESSOR_ERROR" => out.push(text(
+                collection,
+                if r.reqbody_error {
+                    &b"1"[..]
+                } else {
+                    &b"0"[..]
+                },
+            )),
+            "REQBODY_ERROR_MSG" | "REQBODY_PROCESSOR_ERROR_MSG" => {
+                out.push(text(collection, r.reqbody_error_msg.as_bytes()))
+            }
+            "REQBODY_PROCESSOR" => {
+                if let Some(p) = r.body_processor {
+                    out.push(text("REQBODY_PROCESSOR", p.name().as_bytes()));
+                }
+            }
+            "TX" => {
+                for (k, v) in self.tx {
+                    out.push(keyed("TX", k.as_bytes(), v));
+                }
+            }
+            "IP" | "GLOBAL" | "SESSION" | "USER" | "RESOURCE" | "ENV" | "GEO" => {
+                if let Some(c) = self.other.get(collection) {
+                    for (k, v) in c {
+                        out.push(keyed(collection, k.as_bytes(), v));
+                    }
+                }
+            }
+            "MATCHED_VAR" => {
+                if let Some((_, v)) = self.matched.last() {
+                    out.push(text("MATCHED_VAR", &v[..]));
+                }
+            }
+            "MATCHED_VAR_NAME" => {
+                if let Some((n, _)) = self.matched.last() {
+                    out.push(text("MATCHED_VAR_NAME", n.as_bytes()));
+                }
+            }
+            "MATCHED_VARS" => {
+                for (n, v) in self.matched {
+                    out.push(keyed("MATCHED_VARS", n.as_bytes(), v));
+                }
+            }
+            "MATCHED_VARS_NAMES" => {
+                for (n, _) in self.matched {
+                    out.push(keyed("MATCHED_VARS_NAMES", n.as_bytes(), n.as_bytes()));
+                }
+            }
+            "REMOTE_ADDR" | "USERAGENT_IP" => {
+                out.push(text(collection, self.remote_addr.as_bytes()))
+            }
+            "REMOTE_PORT" => out.push(text("REMOTE_PORT", &b"0"[..])),
+            "SERVER_NAME" => {
+                let host = r.header("host").unwrap_or(b"");
+                let host = host.split(|&c| c == b':').next().unwrap_or(host);
+                out.push(text("SERVER_NAME", host));
+            }
+            "SERVER_ADDR" => out.push(text("SERVER_ADDR", &b"127.0.0.1"[..])),
+            "SERVER_PORT" => out.push(text("SERVER_PORT", &b"80"[..])),
+            "UNIQUE_ID" => out.push(text("UNIQUE_ID", self.unique_id.as_bytes())),
+            "DURATION" => out.push(text("DURATION", &b"0"[..])),
+            "HIGHEST_SEVERITY" => out.push(owned_num(
+                "HIGHEST_SEVERITY",
+                usize::from(self.highest_severity),
+            )),
+            "INBOUND_DATA_ERROR"
+            | "OUTBOUND_DATA_ERROR"
+            | "URLENCODED_ERROR"
+            | "MSC_PCRE_LIMITS_EXCEEDED" => out.push(text(collection, &b"0"[..])),
+            "AUTH_TYPE" => {
+                if let Some(a) = r.header("authorization") {
+                    let scheme = a.split(|&c| c == b' ').next().unwrap_or(a);
+                    out.push(text("AUTH_TYPE", scheme));
+                }
+            }
+            "TIME_EPOCH" => {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                out.push(text("TIME_EPOCH", secs.to_string().into_bytes()));
+            }
+            "RESPONSE_STATUS"
+            | "RESPONSE_PROTOCOL"
+            | "RESPONSE_BODY"
+            | "RESPONSE_CONTENT_TYPE"
+            | "RESPONSE_CONTENT_LENGTH"
+            | "RESPONSE_HEADERS"
+            | "RESPONSE_HEADERS_NAMES"
+            | "STATUS_LINE" => {
+                if let Some(resp) = self.resp {
+                    self.response_members(resp, collection, out);
+                }
+            }
+            // Variables this engine has no source for (PATH_INFO, SCRIPT_*,
+            // WEBAPPID, …) have no value, as in ModSecurity without them.
+            _ => {}
+        }
+    }
+
+    fn response_members(
+        &self,
+        resp: &'a ResponseData,
+        collection: &'static str,
+        out: &mut Vec<VarValue<'a>>,
+    ) {
+        match collection {
+            "RESPONSE_STATUS" => out.push(text(
+                "RESPONSE_STATUS",
+                resp.status.to_string().into_bytes(),
+            )),
+            "RESPONSE_PROTOCOL" => out.push(text("RESPONSE_PROTOCOL", resp.protocol.as_bytes())),
+            "STATUS_LINE" => out.push(text(
+                "STATUS_LINE",
+                format!("{} {}", resp.protocol, resp.status).into_bytes(),
+            )),
+            "RESPONSE_BODY" => out.push(text("RESPONSE_BODY", &resp.body[..])),
+            "RESPONSE_CONTENT_TYPE" | "RESPONSE_CONTENT_LENGTH" => {
+                let want = if collection == "RESPONSE_CONTENT_TYPE" {
+                    "content-type"
+                } else {
+                    "content-length"
+                };
+                if let Some((_, v)) = resp
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(want))
+                {
+                    out.push(text(collection, &v[..]));
+                }
+            }
+            _ => {
+                let names = collection == "RESPONSE_HEADERS_NAMES";
+                for (n, v) in &resp.headers {
+                    let value: &[u8] = if names { n.as_bytes() } else { v };
+                    out.push(keyed(collection, n.as_bytes(), value));
+                }
+            }
+        }
+    }
+
+    /// The value of a macro `%{NAME}` / `%{NAME.key}`: the first value of
+    /// the variable (and key), or empty.
+    pub fn macro_value(
+        &self,
+        variable: &'static str,
+        key: Option<&str>,
+        rule: Option<&RuleInfo>,
+    ) -> Vec<u8> {
+        if variable == "RULE" {
+            let Some(rule) = rule else { return Vec::new() };
+            return match key.map(str::to_ascii_lowercase).as_deref() {
+                Some("id") => rule.id.to_string().into_bytes(),
+                Some("msg") => rule.msg.clone().into_bytes(),
+                Some("severity") => rule
+                    .severity
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+                    .into_bytes(),
+                Some("logdata") => rule.logdata.clone().into_bytes(),
+                Some("ver") => rule.ver.clone().into_bytes(),
+                _ => Vec::new(),
+            };
+        }
+        let target = CTarget {
+            collection: variable,
+            select: match key {
+                Some(k) => Select::Key(k.to_ascii_lowercase()),
+                None => Select::All,
+            },
+            exclusions: Vec::new(),
+            count: false,
+        };
+        let mut out = Vec::new();
+        self.collect(&target, &[], &mut out);
+        out.into_iter()
+            .next()
+            .map(|v| v.value.into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// What `%{RULE.…}` macros can read of the rule being evaluated.
+#[derive(Clone, Debug, Default)]
+pub struct RuleInfo {
+    /// Rule id.
+    pub id: u64,
+    /// Expanded `msg` (empty until expanded).
+    pub msg: String,
+    /// Expanded `logdata`.
+    pub logdata: String,
+    /// Severity.
+    pub severity: Option<u8>,
+    /// `ver`.
+    pub ver: String,
+}
