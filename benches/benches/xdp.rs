@@ -142,11 +142,7 @@ fn main() {
             Err(e) => return kernel_missing(&e.to_string()),
         };
         let a = block_list(swap, prefix, u32::from(Ipv4Addr::new(11, 0, 0, 0)));
-        let b = block_list(
-            swap,
-            prefix,
-            u32::from(Ipv4Addr::new(12, 0, 0, 0)).wrapping_sub(swap),
-        );
+        let b = block_list(swap, prefix, u32::from(Ipv4Addr::new(13, 0, 0, 0)));
         fw.apply_compiled(&a).expect("apply a");
         let mut times = Vec::new();
         for i in 0..3 {

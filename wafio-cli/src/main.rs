@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod scan;
+mod xdp;
 
 /// WAFio: a self-hosted web application firewall.
 #[derive(Debug, Parser)]
@@ -23,12 +24,18 @@ enum Command {
     /// Exit status: 0 when nothing is blocked, 1 when something is, 2 when
     /// an input could not be read or parsed (the rest of the batch still runs).
     Scan(scan::ScanArgs),
+    /// Manage the L3/L4 XDP/TC firewall (root; works on the pinned firewall).
+    Xdp {
+        #[command(subcommand)]
+        cmd: xdp::XdpCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Xdp { cmd } => xdp::run(cmd),
     };
     match result {
         Ok(code) => code,

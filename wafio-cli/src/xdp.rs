@@ -111,6 +111,17 @@ pub enum XdpCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print sampled drop events (rule set `sample_every`) as JSON lines.
+    Events {
+        #[command(flatten)]
+        target: Target,
+        /// Stop after this many events.
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+        /// Stop after this many seconds.
+        #[arg(long, default_value_t = 5)]
+        wait_secs: u64,
+    },
     /// Remove expired entries now (the programs already ignore them).
     Sweep {
         #[command(flatten)]
@@ -186,15 +197,31 @@ pub fn run(cmd: XdpCommand) -> anyhow::Result<ExitCode> {
                 r.carried_live
             );
         }
-        XdpCommand::Block { target, cidr: c, ttl: t } => {
+        XdpCommand::Block {
+            target,
+            cidr: c,
+            ttl: t,
+        } => {
             let (c, t) = (cidr(&c)?, ttl(&t)?);
             open(&target)?.block(c, t)?;
-            println!("blocked {c}{}", t.map(|t| format!(" for {}s", t.as_secs())).unwrap_or_default());
+            println!(
+                "blocked {c}{}",
+                t.map(|t| format!(" for {}s", t.as_secs()))
+                    .unwrap_or_default()
+            );
         }
-        XdpCommand::Allow { target, cidr: c, ttl: t } => {
+        XdpCommand::Allow {
+            target,
+            cidr: c,
+            ttl: t,
+        } => {
             let (c, t) = (cidr(&c)?, ttl(&t)?);
             open(&target)?.allow(c, t)?;
-            println!("allowed {c}{}", t.map(|t| format!(" for {}s", t.as_secs())).unwrap_or_default());
+            println!(
+                "allowed {c}{}",
+                t.map(|t| format!(" for {}s", t.as_secs()))
+                    .unwrap_or_default()
+            );
         }
         XdpCommand::Unblock { target, cidr: c } => {
             return remove(&target, List::Block, &c);
@@ -247,13 +274,36 @@ pub fn run(cmd: XdpCommand) -> anyhow::Result<ExitCode> {
                 println!(
                     "{}: xdp {}, tc egress {}, generation {}, {} rules, {} entries ({})",
                     s.iface,
-                    if s.xdp_attached { "attached" } else { "missing" },
+                    if s.xdp_attached {
+                        "attached"
+                    } else {
+                        "missing"
+                    },
                     if s.tc_attached { "attached" } else { "missing" },
                     s.generation,
                     s.rules,
                     s.entries,
                     s.pin_dir.display()
                 );
+            }
+        }
+        XdpCommand::Events {
+            target,
+            max,
+            wait_secs,
+        } => {
+            let mut fw = Firewall::open(&target.iface, &options(&target))?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
+            let mut seen = 0;
+            while seen < max && std::time::Instant::now() < deadline {
+                let batch = fw.drain_events(max - seen);
+                if batch.is_empty() {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                for e in batch {
+                    println!("{}", serde_json::to_string(&e)?);
+                    seen += 1;
+                }
             }
         }
         XdpCommand::Sweep { target } => {

@@ -1,0 +1,340 @@
+//! Map layouts shared with `bpf/wafio_fw.bpf.c` and the typed handles on them.
+
+#![allow(unsafe_code)]
+
+use std::path::Path;
+
+use aya::maps::lpm_trie::{Key, LpmTrie};
+use aya::maps::{Array, HashMap, IterableMap, Map, MapData, MapError, PerCpuArray, RingBuf};
+
+use crate::error::Error;
+
+/// `struct addr_key` (also the data part of `struct lpm_key`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct AddrKey {
+    pub gen: u32,
+    pub addr: [u8; 16],
+}
+
+/// `struct addr_val`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AddrVal {
+    pub rule_id: u32,
+    pub flags: u32,
+    pub expires_ns: u64,
+}
+
+/// `struct port_key`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PortKey {
+    pub gen: u32,
+    pub proto: u8,
+    pub pad: u8,
+    pub port: u16,
+}
+
+/// `struct port_val`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PortVal {
+    pub rule_id: u32,
+    pub action: u32,
+    pub src_group: u32,
+    pub pad: u32,
+}
+
+/// Data part of `struct group_key`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GroupKey {
+    pub gen: u32,
+    pub group: u32,
+    pub addr: [u8; 16],
+}
+
+/// `struct settings`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SettingsRaw {
+    pub restrict_mask: u32,
+    pub sample_every: u32,
+    pub pkt_cost_ns: u64,
+    pub pkt_burst_ns: u64,
+    pub byte_cost_ps: u64,
+    pub byte_burst_ns: u64,
+    pub rate_rule_id: u32,
+    pub closed_rule_id: u32,
+    pub nonempty: u32,
+    pub user_state: u32,
+}
+
+/// `settings.user_state` bits (user space only): the generation may hold
+/// entries that must be wiped before it is filled again.
+pub(crate) const STATE_DIRTY: u32 = 1 << 0;
+/// The generation may hold live (CLI) entries to carry over.
+pub(crate) const STATE_LIVE: u32 = 1 << 1;
+
+/// `settings.nonempty` bits (`LIST_*` in the C program).
+pub(crate) const LIST_ALLOW_EXACT: u32 = 1 << 0;
+pub(crate) const LIST_ALLOW_LPM: u32 = 1 << 1;
+pub(crate) const LIST_BLOCK_EXACT: u32 = 1 << 2;
+pub(crate) const LIST_BLOCK_LPM: u32 = 1 << 3;
+pub(crate) const LIST_EGRESS_EXACT: u32 = 1 << 4;
+pub(crate) const LIST_EGRESS_LPM: u32 = 1 << 5;
+pub(crate) const LIST_PORTS: u32 = 1 << 6;
+pub(crate) const LIST_EGRESS_PORTS: u32 = 1 << 7;
+
+/// `struct counter`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counter {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// `struct rule_meta`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RuleMeta {
+    pub name: [u8; 56],
+    pub kind: u32,
+    pub used: u32,
+}
+
+/// `struct drop_event` (decoded field by field in `firewall.rs`; kept for
+/// the layout test).
+#[cfg(test)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DropEventRaw {
+    pub ts_ns: u64,
+    pub rule_id: u32,
+    pub reason: u32,
+    pub addr: [u8; 16],
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+    pub egress: u8,
+    pub pad: u16,
+    pub len: u32,
+}
+
+// SAFETY: plain `repr(C)` structs of integers; every bit pattern is valid and
+// the layouts match the C definitions (checked by the size test below).
+unsafe impl aya::Pod for AddrKey {}
+// SAFETY: as above.
+unsafe impl aya::Pod for AddrVal {}
+// SAFETY: as above.
+unsafe impl aya::Pod for PortKey {}
+// SAFETY: as above.
+unsafe impl aya::Pod for PortVal {}
+// SAFETY: as above.
+unsafe impl aya::Pod for GroupKey {}
+// SAFETY: as above.
+unsafe impl aya::Pod for SettingsRaw {}
+// SAFETY: as above.
+unsafe impl aya::Pod for Counter {}
+// SAFETY: as above.
+unsafe impl aya::Pod for RuleMeta {}
+
+/// Names of every map of the object (also their pin file names).
+pub(crate) const MAP_NAMES: [&str; 16] = [
+    "active_gen",
+    "settings",
+    "allow_exact",
+    "allow_lpm",
+    "block_exact",
+    "block_lpm",
+    "egress_exact",
+    "egress_lpm",
+    "port_rules",
+    "egress_ports",
+    "src_groups",
+    "rate_state",
+    "stats",
+    "rule_stats",
+    "rule_meta",
+    "events",
+];
+
+pub(crate) type ExactMap = HashMap<MapData, AddrKey, AddrVal>;
+pub(crate) type LpmMap = LpmTrie<MapData, AddrKey, AddrVal>;
+
+/// Typed handles on every map.
+pub(crate) struct Maps {
+    pub active_gen: Array<MapData, u32>,
+    pub settings: Array<MapData, SettingsRaw>,
+    pub allow_exact: ExactMap,
+    pub allow_lpm: LpmMap,
+    pub block_exact: ExactMap,
+    pub block_lpm: LpmMap,
+    pub egress_exact: ExactMap,
+    pub egress_lpm: LpmMap,
+    pub port_rules: HashMap<MapData, PortKey, PortVal>,
+    pub egress_ports: HashMap<MapData, PortKey, PortVal>,
+    pub src_groups: LpmTrie<MapData, GroupKey, u32>,
+    pub stats: PerCpuArray<MapData, Counter>,
+    pub rule_stats: PerCpuArray<MapData, Counter>,
+    pub rule_meta: Array<MapData, RuleMeta>,
+    pub events: Option<RingBuf<MapData>>,
+}
+
+fn map_err(map: &str, what: &str) -> impl Fn(MapError) -> Error {
+    let (map, what) = (map.to_string(), what.to_string());
+    move |e| Error::Map {
+        map: map.clone(),
+        what: what.clone(),
+        message: error_chain(&e),
+    }
+}
+
+/// `e` and its sources joined with ": ".
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(src) = cur {
+        let text = src.to_string();
+        // Some errors repeat their source in their own message.
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = src.source();
+    }
+    s
+}
+
+impl Maps {
+    /// Builds the handles from a source of maps by name.
+    pub fn from_source(mut take: impl FnMut(&str) -> Result<Map, Error>) -> Result<Self, Error> {
+        macro_rules! typed {
+            ($name:literal) => {{
+                let m = take($name)?;
+                m.try_into().map_err(map_err($name, "opening"))?
+            }};
+        }
+        Ok(Maps {
+            active_gen: typed!("active_gen"),
+            settings: typed!("settings"),
+            allow_exact: typed!("allow_exact"),
+            allow_lpm: typed!("allow_lpm"),
+            block_exact: typed!("block_exact"),
+            block_lpm: typed!("block_lpm"),
+            egress_exact: typed!("egress_exact"),
+            egress_lpm: typed!("egress_lpm"),
+            port_rules: typed!("port_rules"),
+            egress_ports: typed!("egress_ports"),
+            src_groups: typed!("src_groups"),
+            stats: typed!("stats"),
+            rule_stats: typed!("rule_stats"),
+            rule_meta: typed!("rule_meta"),
+            events: take("events").ok().and_then(|m| m.try_into().ok()),
+        })
+    }
+
+    /// Opens the maps pinned in `dir`.
+    pub fn from_pins(dir: &Path) -> Result<Self, Error> {
+        Self::from_source(|name| {
+            let md = MapData::from_pin(dir.join(name)).map_err(map_err(name, "opening pin"))?;
+            Map::from_map_data(md).map_err(map_err(name, "opening pin"))
+        })
+    }
+
+    /// The active generation (0 or 1).
+    pub fn active(&self) -> Result<u32, Error> {
+        let g = self
+            .active_gen
+            .get(&0, 0)
+            .map_err(map_err("active_gen", "reading"))?;
+        Ok(g & 1)
+    }
+}
+
+/// Maximum entries of a map.
+pub(crate) fn capacity<K: aya::Pod, V, M: IterableMap<K, V>>(m: &M) -> u32 {
+    m.map().info().map(|i| i.max_entries()).unwrap_or(0)
+}
+
+/// True for the errors a full hash (E2BIG) or LPM trie (ENOSPC) returns.
+pub(crate) fn is_full(e: &MapError) -> bool {
+    if let MapError::SyscallError(s) = e {
+        matches!(
+            s.io_error.raw_os_error(),
+            Some(libc::E2BIG) | Some(libc::ENOSPC) | Some(libc::ENOMEM)
+        )
+    } else {
+        false
+    }
+}
+
+/// True for "no such key" (ENOENT) errors.
+pub(crate) fn is_not_found(e: &MapError) -> bool {
+    match e {
+        MapError::KeyNotFound | MapError::ElementNotFound => true,
+        MapError::SyscallError(s) => s.io_error.raw_os_error() == Some(libc::ENOENT),
+        _ => false,
+    }
+}
+
+/// Inserts into an exact map, mapping errors.
+pub(crate) fn put_exact(m: &mut ExactMap, name: &str, k: AddrKey, v: AddrVal) -> Result<(), Error> {
+    m.insert(k, v, 0).map_err(|e| full_or(e, name, capacity(m)))
+}
+
+/// Inserts into an LPM map, mapping errors.
+pub(crate) fn put_lpm(
+    m: &mut LpmMap,
+    name: &str,
+    len: u32,
+    k: AddrKey,
+    v: AddrVal,
+) -> Result<(), Error> {
+    m.insert(&Key::new(32 + len, k), v, 0)
+        .map_err(|e| full_or(e, name, capacity(m)))
+}
+
+pub(crate) fn full_or(e: MapError, name: &str, cap: u32) -> Error {
+    if is_full(&e) {
+        Error::MapFull {
+            map: name.to_string(),
+            capacity: cap,
+        }
+    } else {
+        map_err(name, "inserting")(e)
+    }
+}
+
+pub(crate) fn rm_err(name: &str) -> impl Fn(MapError) -> Error {
+    map_err(name, "removing")
+}
+
+pub(crate) fn rd_err(name: &str) -> impl Fn(MapError) -> Error {
+    map_err(name, "reading")
+}
+
+pub(crate) fn wr_err(name: &str) -> impl Fn(MapError) -> Error {
+    map_err(name, "writing")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_match_the_c_structs() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<AddrKey>(), 20);
+        assert_eq!(size_of::<Key<AddrKey>>(), 24);
+        assert_eq!(size_of::<AddrVal>(), 16);
+        assert_eq!(size_of::<PortKey>(), 8);
+        assert_eq!(size_of::<PortVal>(), 16);
+        assert_eq!(size_of::<Key<GroupKey>>(), 28);
+        assert_eq!(size_of::<SettingsRaw>(), 56);
+        assert_eq!(size_of::<Counter>(), 16);
+        assert_eq!(size_of::<RuleMeta>(), 64);
+        assert_eq!(size_of::<DropEventRaw>(), 48);
+    }
+}

@@ -1,0 +1,141 @@
+//! The few system calls this crate makes itself (everything else goes
+//! through aya): the monotonic clock, interface lookup and mounting bpffs.
+
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::path::Path;
+
+use crate::error::Error;
+
+/// `CLOCK_MONOTONIC` in nanoseconds: the clock `bpf_ktime_get_ns()` reads.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
+/// The index of interface `name`, or [`Error::UnknownInterface`].
+pub fn if_index(name: &str) -> Result<u32, Error> {
+    let c = CString::new(name).map_err(|_| Error::UnknownInterface(name.to_string()))?;
+    if name.is_empty() || name.len() >= libc::IF_NAMESIZE {
+        return Err(Error::UnknownInterface(name.to_string()));
+    }
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx == 0 {
+        Err(Error::UnknownInterface(name.to_string()))
+    } else {
+        Ok(idx)
+    }
+}
+
+const BPF_FS_MAGIC: i64 = 0xcafe4a11;
+
+/// True when `path` is on a bpf filesystem.
+pub fn is_bpffs(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: an all-zero statfs is a valid value for the kernel to overwrite.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is NUL-terminated and `st` is writable.
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    rc == 0 && st.f_type as i64 == BPF_FS_MAGIC
+}
+
+/// Mounts bpffs on `path` (normally `/sys/fs/bpf`) unless it is there already.
+pub fn ensure_bpffs(path: &Path) -> Result<(), Error> {
+    if is_bpffs(path) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path).map_err(|source| Error::Io {
+        what: format!("creating {}", path.display()),
+        source,
+    })?;
+    let target = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| Error::Io {
+        what: format!("mounting bpffs on {}", path.display()),
+        source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+    })?;
+    let fstype = c"bpf";
+    // SAFETY: all pointers are valid NUL-terminated strings; data is NULL.
+    let rc = unsafe {
+        libc::mount(
+            fstype.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(Error::Io {
+            what: format!("mounting bpffs on {}", path.display()),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+/// Takes an exclusive `flock` on directory `dir` (released when the file is
+/// dropped): serialises rule-set changes between processes.
+pub fn lock_dir(dir: &Path) -> Result<std::fs::File, Error> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(dir).map_err(|source| Error::Io {
+        what: format!("opening {} to lock it", dir.display()),
+        source,
+    })?;
+    // SAFETY: `f` is an open descriptor for the duration of the call.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+    if rc != 0 {
+        return Err(Error::Io {
+            what: format!("locking {}", dir.display()),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_advances_and_loopback_exists() {
+        let a = monotonic_ns();
+        let b = monotonic_ns();
+        assert!(a > 0 && b >= a);
+        assert!(if_index("lo").is_ok());
+        let e = if_index("wafio-nope0").unwrap_err().to_string();
+        assert!(e.contains("wafio-nope0"), "{e}");
+        assert!(if_index("").is_err());
+        assert!(if_index("a\0b").is_err());
+    }
+
+    #[test]
+    fn directory_lock_is_exclusive() {
+        use std::os::fd::AsRawFd;
+        let dir = std::env::temp_dir().join(format!("wafio-xdp-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let held = lock_dir(&dir).unwrap();
+        let other = std::fs::File::open(&dir).unwrap();
+        // SAFETY: valid descriptor.
+        let rc = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(rc, -1, "a second exclusive lock must fail while held");
+        drop(held);
+        // SAFETY: valid descriptor.
+        let rc = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(rc, 0);
+        drop(other);
+        std::fs::remove_dir(&dir).unwrap();
+    }
+}
