@@ -273,21 +273,21 @@ impl<'e> Transaction<'e> {
     /// Evaluates a rule and its chain; on a full match runs the actions.
     fn eval_rule(&mut self, head: &'e CRule, phase: u8) -> bool {
         self.matched_vars.clear();
-        let mut link = Some(head);
-        while let Some(l) = link {
-            if !self.eval_link(head, l) {
-                return false;
-            }
-            link = l.chain.as_deref();
-        }
         let info = RuleInfo {
             id: head.id,
             severity: head.meta.severity,
             ver: head.meta.ver.clone().unwrap_or_default(),
             ..RuleInfo::default()
         };
+        // As in ModSecurity, each link's non-disruptive actions (setvar,
+        // ctl) run as soon as that link matches, before the next link is
+        // evaluated (CRS chains read in a link what the previous one set);
+        // logging and the disruptive action wait for the whole chain.
         let mut link = Some(head);
         while let Some(l) = link {
+            if !self.eval_link(head, l) {
+                return false;
+            }
             self.run_actions(l, &info);
             link = l.chain.as_deref();
         }
