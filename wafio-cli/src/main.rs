@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod crs;
 mod scan;
 mod xdp;
 
@@ -24,6 +25,16 @@ enum Command {
     /// Exit status: 0 when nothing is blocked, 1 when something is, 2 when
     /// an input could not be read or parsed (the rest of the batch still runs).
     Scan(scan::ScanArgs),
+    /// Check a CRS directory or run its regression tests in-process.
+    Crs {
+        #[command(subcommand)]
+        cmd: crs::CrsCommand,
+    },
+    /// Print the compiler stages (ast, ir, plan) of a rule file.
+    Debug {
+        #[command(subcommand)]
+        cmd: crs::DebugCommand,
+    },
     /// Manage the L3/L4 XDP/TC firewall (root; works on the pinned firewall).
     Xdp {
         #[command(subcommand)]
@@ -35,6 +46,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Crs { cmd } => crs::run(cmd),
+        Command::Debug { cmd } => crs::debug(cmd),
         Command::Xdp { cmd } => xdp::run(cmd),
     };
     match result {

@@ -83,6 +83,7 @@ pub struct Transaction<'e> {
     highest_severity: u8,
     body_processor: Option<BodyProcessor>,
     body_access: bool,
+    force_body_variable: bool,
     remote_addr: String,
 }
 
@@ -107,6 +108,7 @@ impl<'e> Transaction<'e> {
             highest_severity: 255,
             body_processor: None,
             body_access: engine.request_body_access(),
+            force_body_variable: false,
             remote_addr: "127.0.0.1".to_string(),
         }
     }
@@ -218,6 +220,7 @@ impl<'e> Transaction<'e> {
             remote_addr: &self.remote_addr,
             unique_id: &self.unique_id,
             highest_severity: self.highest_severity,
+            force_body_variable: self.force_body_variable,
         }
     }
 
@@ -413,7 +416,7 @@ impl<'e> Transaction<'e> {
                 }
                 "requestBodyProcessor" => self.body_processor = BodyProcessor::from_name(value),
                 "requestBodyAccess" => self.body_access = value.eq_ignore_ascii_case("on"),
-                // forceRequestBodyVariable: REQUEST_BODY is always set here.
+                "forceRequestBodyVariable" => self.force_body_variable = value.eq_ignore_ascii_case("on"),
                 // Audit and debug logging options have no effect in this engine.
                 _ => {}
             },

@@ -87,6 +87,8 @@ pub struct VarSource<'a> {
     pub unique_id: &'a str,
     /// `HIGHEST_SEVERITY` so far.
     pub highest_severity: u8,
+    /// `ctl:forceRequestBodyVariable=On` was seen.
+    pub force_body_variable: bool,
 }
 
 fn text<'a>(name: &'static str, v: impl Into<Cow<'a, [u8]>>) -> VarValue<'a> {
@@ -186,7 +188,18 @@ impl<'a> VarSource<'a> {
             "REQUEST_METHOD" => out.push(text("REQUEST_METHOD", r.method.as_bytes())),
             "REQUEST_PROTOCOL" => out.push(text("REQUEST_PROTOCOL", r.protocol.as_bytes())),
             "QUERY_STRING" => out.push(text("QUERY_STRING", &r.query_string[..])),
-            "REQUEST_BODY" => out.push(text("REQUEST_BODY", &r.body[..])),
+            // As in ModSecurity, the raw body is a variable only for the
+            // URLENCODED processor, or with no processor when forced.
+            "REQUEST_BODY" => {
+                let visible = match r.body_processor {
+                    Some(crate::request::BodyProcessor::UrlEncoded) => true,
+                    None => self.force_body_variable,
+                    Some(_) => false,
+                };
+                if visible {
+                    out.push(text("REQUEST_BODY", &r.body[..]));
+                }
+            }
             "REQUEST_BODY_LENGTH" => {
                 out.push(owned_num("REQUEST_BODY_LENGTH", r.request_body_length()))
             }
@@ -246,9 +259,15 @@ impl<'a> VarSource<'a> {
                     out.push(text(collection, if flag { &b"1"[..] } else { &b"0"[..] }));
                 }
             }
+            // `XML:/*` selects element text and `XML://@*` attribute values
+            // (see `collect`); the key of each member is its path.
             "XML" => {
                 for x in &r.xml {
-                    out.push(keyed("XML", &x.path, &x.value));
+                    out.push(VarValue {
+                        name: Cow::Borrowed(if x.attribute { "XML://@*" } else { "XML:/*" }),
+                        key: Cow::Borrowed(if x.attribute { &b"//@*"[..] } else { &b"/*"[..] }),
+                        value: Cow::Borrowed(&x.value),
+                    });
                 }
             }
             "REQBODY_ERROR" | "REQBODY_PROCESSOR_ERROR" => out.push(text(
