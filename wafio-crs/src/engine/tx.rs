@@ -221,6 +221,9 @@ impl<'e> Transaction<'e> {
             unique_id: &self.unique_id,
             highest_severity: self.highest_severity,
             force_body_variable: self.force_body_variable,
+            processor_hint: self.body_processor.or_else(|| {
+                self.req.header("content-type").and_then(BodyProcessor::from_content_type)
+            }),
         }
     }
 

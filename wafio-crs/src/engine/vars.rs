@@ -89,6 +89,8 @@ pub struct VarSource<'a> {
     pub highest_severity: u8,
     /// `ctl:forceRequestBodyVariable=On` was seen.
     pub force_body_variable: bool,
+    /// The processor the body will get (before it ran: phase 1).
+    pub processor_hint: Option<crate::request::BodyProcessor>,
 }
 
 fn text<'a>(name: &'static str, v: impl Into<Cow<'a, [u8]>>) -> VarValue<'a> {
@@ -281,10 +283,11 @@ impl<'a> VarSource<'a> {
             "REQBODY_ERROR_MSG" | "REQBODY_PROCESSOR_ERROR_MSG" => {
                 out.push(text(collection, r.reqbody_error_msg.as_bytes()))
             }
+            // Known from the request headers on, as in ModSecurity; empty
+            // when no processor applies.
             "REQBODY_PROCESSOR" => {
-                if let Some(p) = r.body_processor {
-                    out.push(text("REQBODY_PROCESSOR", p.name().as_bytes()));
-                }
+                let p = r.body_processor.or(self.processor_hint);
+                out.push(text("REQBODY_PROCESSOR", p.map_or(&b""[..], |p| p.name().as_bytes())));
             }
             "TX" => {
                 for (k, v) in self.tx {
