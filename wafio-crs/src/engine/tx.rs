@@ -291,19 +291,32 @@ impl<'e> Transaction<'e> {
         // logging and the disruptive action wait for the whole chain.
         let mut link = Some(head);
         while let Some(l) = link {
-            if !self.eval_link(head, l) {
+            let hits = self.eval_link(head, l);
+            if hits.is_empty() {
                 return false;
             }
-            self.run_actions(l, &info);
+            // Per matched value, as ModSecurity v3: captures, MATCHED_VAR,
+            // then the link's setvar/ctl with them.
+            for (name, value, captures) in hits {
+                if l.capture && !captures.is_empty() {
+                    for (i, c) in captures.into_iter().enumerate() {
+                        self.tx.insert(i.to_string(), c);
+                    }
+                }
+                if !name.is_empty() {
+                    self.matched_vars.push((name, value));
+                }
+                self.run_actions(l, &info);
+            }
             link = l.chain.as_deref();
         }
         self.record_match(head, phase, info);
         true
     }
 
-    /// Evaluates one link's targets; records MATCHED_VARS; returns whether
-    /// anything matched.
-    fn eval_link(&mut self, head: &CRule, link: &'e CRule) -> bool {
+    /// Evaluates one link's targets: the matched values with their names
+    /// and captures, in target order.
+    fn eval_link(&self, head: &CRule, link: &'e CRule) -> Vec<(String, Vec<u8>, Vec<Vec<u8>>)> {
         let mut hits: Vec<(String, Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
         {
             let src = self.source();
@@ -337,20 +350,7 @@ impl<'e> Transaction<'e> {
                 }
             }
         }
-        if hits.is_empty() {
-            return false;
-        }
-        for (name, value, captures) in hits {
-            if link.capture && !captures.is_empty() {
-                for (i, c) in captures.into_iter().enumerate() {
-                    self.tx.insert(i.to_string(), c);
-                }
-            }
-            if !name.is_empty() {
-                self.matched_vars.push((name, value));
-            }
-        }
-        true
+        hits
     }
 
     fn run_actions(&mut self, link: &'e CRule, info: &RuleInfo) {
