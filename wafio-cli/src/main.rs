@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod crs;
+mod runtime;
 mod scan;
 mod xdp;
 
@@ -35,6 +36,11 @@ enum Command {
         #[command(subcommand)]
         cmd: crs::DebugCommand,
     },
+    /// Watch processes, files and connections with the eBPF runtime monitor.
+    Runtime {
+        #[command(subcommand)]
+        cmd: runtime::RuntimeCommand,
+    },
     /// Manage the L3/L4 XDP/TC firewall (root; works on the pinned firewall).
     Xdp {
         #[command(subcommand)]
@@ -48,6 +54,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Crs { cmd } => crs::run(cmd),
         Command::Debug { cmd } => crs::debug(cmd),
+        Command::Runtime { cmd } => runtime::run(cmd),
         Command::Xdp { cmd } => xdp::run(cmd),
     };
     match result {

@@ -1,5 +1,147 @@
-//! eBPF runtime security monitor.
+//! eBPF runtime security monitor: process, file, network and privilege
+//! events from the kernel, a process tree, binary hashes, container
+//! attribution, policies with alert / kill / deny-connect actions, and
+//! baselines.
 //!
-//! **Status: empty.** This crate has no functionality yet; it exists so the
-//! workspace has its final layout. Nothing here pretends to work.
+//! ```no_run
+//! use std::time::Duration;
+//! use wafio_runtime::{Agent, AgentConfig, Policy};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Root is needed (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN).
+//! let mut agent = Agent::start(AgentConfig { policy: Policy::builtin(), ..Default::default() })?;
+//! for d in agent.monitor().degraded() {
+//!     eprintln!("{} not running: {} (lost: {})", d.program, d.error, d.lost);
+//! }
+//! for record in agent.poll(Duration::from_secs(1))? {
+//!     println!("{}", serde_json::to_string(&record)?);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Layers
+//!
+//! * **Kernel** (`bpf/runtime.bpf.c`, CO-RE C, `clang -O2 -g -target bpf`):
+//!   tracepoint programs write typed records into one ring buffer
+//!   ([`DEFAULT_RING_BYTES`], configurable). When `bpf_ringbuf_reserve`
+//!   fails, a per-CPU counter per event kind is incremented:
+//!   [`Monitor::lost`] reports it, nothing is dropped silently. The object
+//!   is committed (`bpf/runtime.bpf.o`) and embedded with
+//!   `aya::include_bytes_aligned!`; `bpf/build.sh` rebuilds it and
+//!   `bpf/build.sh --check` verifies the committed object matches (DWARF is
+//!   stripped and paths are relative, so the build is reproducible; BTF and
+//!   BTF.ext stay for CO-RE).
+//! * **Loader** ([`Monitor`]): loads and attaches every program; a program
+//!   the kernel refuses is listed in [`Monitor::degraded`] with what is
+//!   lost, and the rest keeps running. tracefs is mounted on
+//!   `/sys/kernel/tracing` and bpffs on `/sys/fs/bpf` when missing.
+//!   Dropping the `Monitor` detaches everything.
+//! * **Decoding** ([`decode`], [`Event`]): never panics, on any bytes.
+//! * **Context**: [`ProcessTree`] (seeded from `/proc`, kept by
+//!   fork/exec/exit), [`HashCache`] (SHA-256 of `/proc/<pid>/exe`, cached by
+//!   device, inode, size, mtime), [`CgroupResolver`] + [`attribute`]
+//!   (docker, containerd, CRI-O, podman, Kubernetes pod uid).
+//! * **Policy** ([`Policy`], TOML `[[rule]]` tables; the built-in pack is
+//!   [`BUILTIN`]): conditions on event fields, actions `alert`, `kill`,
+//!   `deny-connect`, `deny`. Errors name the file, the rule and the field.
+//! * **Agent** ([`Agent`]): joins all of it into JSON [`Record`]s; `wafio
+//!   runtime watch` prints one per line.
+//!
+//! # Enforcement
+//!
+//! * `kill`: compiled into the `KILL_EXEC` map, keyed by the exact comm of
+//!   the process calling `execve`/`execveat` (`match.caller_comm`) and/or
+//!   the exact path passed to exec (`match.binary`, no globs). The
+//!   `sys_enter_execve(at)` tracepoint sends SIGKILL with `bpf_send_signal`,
+//!   so the new program never runs a single instruction.
+//! * `deny-connect`: `cgroup/connect4` and `cgroup/connect6` programs
+//!   attached (as bpf_links) to a cgroup v2 directory
+//!   ([`MonitorConfig::connect_cgroup`]; the CLI uses the cgroup2 root)
+//!   consult LPM tries keyed by (port, address prefix); a match returns 0
+//!   and the caller's `connect()` fails with EPERM.
+//! * `deny`: a BPF-LSM `bprm_check_security` program refusing the exec of
+//!   the paths in the kill map. It is attempted at start; kernels without
+//!   `lsm=bpf` (and this project's CI kernel) refuse it with EPERM and it is
+//!   reported as degraded, the SIGKILL path staying in force.
+//!
+//! Every enforcement is counted per rule ([`Monitor::rule_hits`]) and
+//! reported as a `killed` / `denied-connect` event.
+//!
+//! # Syscall coverage (x86_64)
+//!
+//! [`COVERAGE`] is the table (also `wafio runtime coverage`); 55 syscalls
+//! plus 3 scheduler tracepoints:
+//!
+//! | Category | Syscalls / tracepoints | Hook |
+//! |---|---|---|
+//! | Process | exec (path, argv ≤ 1024 bytes, argc, inode, device, link count, stdin/stdout modes), fork (processes, not threads), exit (status, signal) | `raw_tp/sched_process_exec`, `…_fork`, `…_exit` |
+//! | Process (kill) | execve, execveat | `tracepoint/syscalls/sys_enter_execve(at)` |
+//! | File | open, openat, openat2, creat, truncate, unlink, unlinkat, rmdir, mkdir, mkdirat, rename, renameat, renameat2, link, linkat, symlink, symlinkat, chmod, fchmodat, fchmodat2, chown, lchown, fchownat | `raw_tp/sys_enter` dispatcher |
+//! | Network | connect, bind, listen (IPv4/IPv6 only), accept, accept4 (peer from the new socket) | `sys_enter_connect/bind/listen`, `sys_exit_accept(4)` |
+//! | Network (deny) | connect | `cgroup/connect4`, `cgroup/connect6` |
+//! | Privilege | setuid, setgid, setreuid, setregid, setresuid, setresgid, setfsuid, setfsgid, capset, ptrace, process_vm_writev, memfd_create, init_module, finit_module, delete_module, mount, umount2, unshare, setns, chroot, pivot_root, kexec_load, kexec_file_load, bpf, perf_event_open, personality, keyctl | `raw_tp/sys_enter` dispatcher (raw args + one string arg) |
+//!
+//! File and privilege syscalls go through one `raw_tp/sys_enter` program
+//! driven by the `SYSCALLS` descriptor map (filled from [`COVERAGE`]): one
+//! link instead of fifty (the CI kernel refuses more than about 34 perf
+//! links per process), at the cost of one array lookup per syscall.
+//!
+//! # Limits (all bounded, all documented)
+//!
+//! * Paths: 255 bytes ([`PATH_LEN`]); argv: 1024 bytes ([`ARGS_LEN`]),
+//!   `args_truncated` tells. comm: 15 bytes.
+//! * Watched prefixes: [`MAX_PREFIXES`] of at most [`PREFIX_LEN`] bytes,
+//!   matched in the kernel on absolute paths; relative paths are reported
+//!   only with [`MonitorConfig::relative_paths`] (not resolved in the kernel).
+//! * Process tree: [`MAX_PROCESSES`], ancestors: [`MAX_DEPTH`]; hash: files
+//!   up to [`MAX_HASH_BYTES`], [`MAX_CACHE`] entries; policies:
+//!   [`MAX_RULES`]; kill map 1024 entries, deny tries 1024 each; baselines:
+//!   [`baseline_limits`].
+//!
+//! # Not done (honest list)
+//!
+//! * LSM `deny` could not be exercised here (BPF-LSM refused with EPERM);
+//!   the program is built and attempted, untested on a kernel that allows it.
+//! * File events are filtered by prefix on the path *as passed*; symlinks
+//!   and `..` are not resolved in the kernel, and fd-based calls (fchmod,
+//!   fchown, ftruncate, write) are not covered.
+//! * accept reports the peer address from the socket; bind/connect of Unix
+//!   sockets are not reported (too chatty).
+//! * x86_64 only (syscall numbers, `pt_regs` argument registers).
 #![deny(missing_docs)]
+
+/// Baseline limits: at most [`baseline::MAX_BINARIES`] binaries and
+/// [`baseline::MAX_ITEMS`] items per set.
+pub mod baseline_limits {
+    pub use crate::baseline::{MAX_BINARIES, MAX_ITEMS};
+}
+
+mod agent;
+mod baseline;
+mod container;
+mod event;
+mod hash;
+mod monitor;
+mod policy;
+mod proctree;
+mod sys;
+mod syscalls;
+
+pub use agent::{
+    stop_on_signals, Agent, AgentConfig, AgentError, Ancestor, BaselineMode, Enriched, Record,
+    Summary,
+};
+pub use baseline::{Baseline, Facet, Profile};
+pub use container::{attribute, CgroupResolver, Container, Runtime};
+pub use event::{decode, DecodeError, Event, Header, ARGS_LEN, PATH_LEN};
+pub use hash::{HashCache, MAX_CACHE, MAX_HASH_BYTES};
+pub use monitor::{
+    default_watch, Degraded, DenyConnectRule, KillRule, LostCounts, Monitor, MonitorConfig,
+    MonitorError, WatchPrefix, DEFAULT_RING_BYTES, MAX_PREFIXES, PREFIX_LEN,
+};
+pub use policy::{
+    Action, Cidr, Context, EventType, Policy, PolicyError, Rule, Severity, BUILTIN, MAX_RULES,
+};
+pub use proctree::{ProcInfo, ProcessTree, MAX_DEPTH, MAX_PROCESSES};
+pub use sys::{cgroup2_mount, ensure_bpffs, ensure_tracefs};
+pub use syscalls::{syscall_name, Category, SyscallInfo, COVERAGE};

@@ -177,7 +177,10 @@ impl EngineBuilder {
             main.push('\n');
         }
         let config = ast::parse_str("<engine>", &main, &self.parse)?;
-        let set = ast::ir::lower(&config, &ast::ir::LowerOptions::default())?;
+        // Regexes are compiled once, by the operators (same flags, errors
+        // naming the rule), so lowering does not check them a second time.
+        let lower = ast::ir::LowerOptions { check_regexes: false, ..ast::ir::LowerOptions::default() };
+        let set = ast::ir::lower(&config, &lower)?;
         let phases =
             compile::compile(&set, &config, &self.op_limits).map_err(EngineError::Compile)?;
         let mut engine = Engine {

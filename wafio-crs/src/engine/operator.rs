@@ -502,48 +502,12 @@ impl Operator {
     }
 }
 
-/// Rewrites `\x{HH}` (one or two hex digits) to `\xHH` so it means the raw
-/// byte on a non-Unicode bytes regex.
-fn translate_byte_escapes(pattern: &str) -> String {
-    let b = pattern.as_bytes();
-    let mut out = String::with_capacity(pattern.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            if b[i + 1] == b'x' && b.get(i + 2) == Some(&b'{') {
-                let digits = b[i + 3..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_hexdigit())
-                    .count();
-                if (1..=2).contains(&digits) && b.get(i + 3 + digits) == Some(&b'}') {
-                    out.push_str("\\x");
-                    if digits == 1 {
-                        out.push('0');
-                    }
-                    out.push_str(&pattern[i + 3..i + 3 + digits]);
-                    i += 4 + digits;
-                    continue;
-                }
-            }
-            // Copy the escape and the escaped character whole.
-            let ch_len = pattern[i + 1..].chars().next().map_or(1, char::len_utf8);
-            out.push_str(&pattern[i..i + 1 + ch_len]);
-            i += 1 + ch_len;
-            continue;
-        }
-        let ch_len = pattern[i..].chars().next().map_or(1, char::len_utf8);
-        out.push_str(&pattern[i..i + ch_len]);
-        i += ch_len;
-    }
-    out
-}
-
 /// Compiles a SecLang `@rx` pattern as ModSecurity matches it on bytes.
 pub fn compile_regex(
     pattern: &str,
     limits: &OperatorLimits,
 ) -> Result<regex::bytes::Regex, OperatorError> {
-    let translated = translate_byte_escapes(pattern);
+    let translated = crate::ir::pcre_to_regex(pattern);
     regex::bytes::RegexBuilder::new(&translated)
         .unicode(false)
         .dot_matches_new_line(true)
@@ -886,7 +850,7 @@ mod tests {
     #[test]
     fn byte_escape_translation() {
         assert_eq!(
-            translate_byte_escapes(r"\x{e}[\x{ff}]\\x{41}é"),
+            crate::ir::pcre_to_regex(r"\x{e}[\x{ff}]\\x{41}é"),
             r"\x0e[\xff]\\x{41}é"
         );
     }

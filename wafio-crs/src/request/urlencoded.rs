@@ -1,0 +1,181 @@
+//! `application/x-www-form-urlencoded` and query-string decoding, the way
+//! ModSecurity does it.
+
+/// A decoded `(name, value)` pair.
+pub type Pair = (Vec<u8>, Vec<u8>);
+
+/// URL-decodes `input` as ModSecurity's non-strict decoder does: `+` becomes
+/// a space, `%XX` (two hex digits, any case) becomes the byte, and an invalid
+/// or truncated escape (`%`, `%4`, `%zz`) is kept literally.
+pub fn url_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' => match (input.get(i + 1), input.get(i + 2)) {
+                (Some(&h), Some(&l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                    out.push(hex_val(h) << 4 | hex_val(l));
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// URL-decodes without turning `+` into a space (for paths).
+pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' {
+            if let (Some(&h), Some(&l)) = (input.get(i + 1), input.get(i + 2)) {
+                if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() {
+                    out.push(hex_val(h) << 4 | hex_val(l));
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    out
+}
+
+fn hex_val(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// Splits a query string or urlencoded body into decoded `(name, value)`
+/// pairs, in order: pairs are separated by `&` only (`;` is not a
+/// separator), an empty piece is skipped, a piece without `=` is a name with
+/// an empty value, and names and values are decoded with [`url_decode`].
+///
+/// At most `max_args` pairs are returned; the second element of the result
+/// is the number of pairs dropped beyond that limit.
+pub fn parse_urlencoded(input: &[u8], max_args: usize) -> (Vec<Pair>, usize) {
+    let mut out = Vec::new();
+    let mut dropped = 0;
+    for piece in input.split(|&b| b == b'&') {
+        if piece.is_empty() {
+            continue;
+        }
+        if out.len() >= max_args {
+            dropped += 1;
+            continue;
+        }
+        let (name, value) = match memchr::memchr(b'=', piece) {
+            Some(eq) => (&piece[..eq], &piece[eq + 1..]),
+            None => (piece, &[][..]),
+        };
+        out.push((url_decode(name), url_decode(value)));
+    }
+    (out, dropped)
+}
+
+/// Encodes `input` so that [`url_decode`] gives it back: unreserved bytes as
+/// is, space as `+`, everything else `%XX`.
+#[cfg(test)]
+pub(crate) fn url_encode(input: &[u8]) -> String {
+    let mut out = String::with_capacity(input.len() * 3);
+    for &b in input {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn decodes_plus_and_escapes() {
+        assert_eq!(url_decode(b"a+b%3C%3e"), b"a b<>");
+    }
+
+    #[test]
+    fn keeps_invalid_escapes() {
+        assert_eq!(url_decode(b"%zz%4%"), b"%zz%4%");
+        assert_eq!(url_decode(b"100%"), b"100%");
+        assert_eq!(url_decode(b"%%41"), b"%A");
+    }
+
+    #[test]
+    fn percent_decode_keeps_plus() {
+        assert_eq!(percent_decode(b"/a+b/%2e%2E/"), b"/a+b/../");
+    }
+
+    #[test]
+    fn splits_on_ampersand_only() {
+        let (args, dropped) = parse_urlencoded(b"a=1;b=2&c&&d=&=e&f=x=y", 100);
+        let expect: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (b"a".to_vec(), b"1;b=2".to_vec()),
+            (b"c".to_vec(), b"".to_vec()),
+            (b"d".to_vec(), b"".to_vec()),
+            (b"".to_vec(), b"e".to_vec()),
+            (b"f".to_vec(), b"x=y".to_vec()),
+        ];
+        assert_eq!(args, expect);
+        assert_eq!(dropped, 0);
+    }
+
+    #[test]
+    fn counts_dropped_args() {
+        let (args, dropped) = parse_urlencoded(b"a=1&b=2&c=3&d=4", 2);
+        assert_eq!(args.len(), 2);
+        assert_eq!(dropped, 2);
+    }
+
+    proptest! {
+        #[test]
+        fn encode_decode_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(url_decode(url_encode(&bytes).as_bytes()), bytes);
+        }
+
+        #[test]
+        fn pairs_round_trip(
+            pairs in proptest::collection::vec(
+                (proptest::collection::vec(any::<u8>(), 1..16),
+                 proptest::collection::vec(any::<u8>(), 0..16)),
+                0..8)
+        ) {
+            let encoded: Vec<String> = pairs
+                .iter()
+                .map(|(n, v)| format!("{}={}", url_encode(n), url_encode(v)))
+                .collect();
+            let (decoded, dropped) = parse_urlencoded(encoded.join("&").as_bytes(), 100);
+            prop_assert_eq!(decoded, pairs);
+            prop_assert_eq!(dropped, 0);
+        }
+
+        #[test]
+        fn decode_never_grows(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
+            prop_assert!(url_decode(&bytes).len() <= bytes.len());
+        }
+    }
+}

@@ -1,0 +1,694 @@
+//! Loading the kernel programs, configuring their maps, reading the ring buffer.
+//!
+//! All `bpf(2)` work goes through [`Monitor`]. A program the kernel refuses
+//! is recorded in [`Monitor::degraded`] with what is lost, and the others keep
+//! running. Everything is detached when the `Monitor` is dropped.
+
+use std::fs::File;
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aya::maps::lpm_trie::{Key as LpmKey, LpmTrie};
+use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::{CgroupAttachMode, CgroupSockAddr, Lsm, RawTracePoint, TracePoint};
+use aya::{Btf, Ebpf, EbpfLoader};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use serde::Serialize;
+
+use crate::event::{decode, kind, raw_kind, Event, PATH_LEN};
+use crate::sys;
+use crate::syscalls::COVERAGE;
+
+/// The compiled kernel programs (built by `bpf/build.sh`, checked by `--check`).
+static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/runtime.bpf.o");
+
+/// Maximum number of watched path prefixes (kernel `MAX_PREFIXES`).
+pub const MAX_PREFIXES: usize = 16;
+/// Maximum length of one watched prefix in bytes (kernel `PREFIX_LEN`).
+pub const PREFIX_LEN: usize = 64;
+/// Default ring buffer size (4 MiB).
+pub const DEFAULT_RING_BYTES: u32 = 1 << 22;
+
+/// Errors of the monitor.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// The object could not be loaded (maps created, relocations applied).
+    #[error("loading the eBPF object: {0}")]
+    Load(#[source] aya::EbpfError),
+    /// A map is missing or of the wrong type.
+    #[error("eBPF map {name}: {source}")]
+    Map {
+        /// Map name.
+        name: &'static str,
+        /// Cause.
+        #[source]
+        source: aya::maps::MapError,
+    },
+    /// No core program could be attached: nothing would be observed.
+    #[error("no program could be attached (first failure: {0})")]
+    NothingAttached(String),
+    /// A configuration value is out of range.
+    #[error("invalid monitor configuration: {0}")]
+    Config(String),
+    /// A system call failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A program could not be loaded or attached.
+    #[error("program {name}: {source}")]
+    Program {
+        /// Program name.
+        name: String,
+        /// Cause.
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+}
+
+/// A watched path prefix for the in-kernel file filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchPrefix {
+    /// Absolute path prefix, at most [`PREFIX_LEN`] bytes (e.g. `/etc/`).
+    pub prefix: String,
+    /// Also report read-only opens under it (e.g. `/etc/shadow`).
+    pub reads: bool,
+}
+
+impl WatchPrefix {
+    /// A prefix reporting modifications only.
+    pub fn writes(prefix: &str) -> Self {
+        WatchPrefix {
+            prefix: prefix.to_string(),
+            reads: false,
+        }
+    }
+    /// A prefix reporting modifications and reads.
+    pub fn reads(prefix: &str) -> Self {
+        WatchPrefix {
+            prefix: prefix.to_string(),
+            reads: true,
+        }
+    }
+}
+
+/// The default watched prefixes (system binaries, configuration, secrets).
+pub fn default_watch() -> Vec<WatchPrefix> {
+    let mut v: Vec<WatchPrefix> = [
+        "/etc/",
+        "/bin/",
+        "/sbin/",
+        "/usr/",
+        "/lib/",
+        "/lib64/",
+        "/boot/",
+        "/root/.ssh/",
+    ]
+    .iter()
+    .map(|p| WatchPrefix::writes(p))
+    .collect();
+    v.push(WatchPrefix::reads("/etc/shadow"));
+    v.push(WatchPrefix::reads("/etc/gshadow"));
+    v.push(WatchPrefix::reads("/etc/sudoers"));
+    v
+}
+
+/// Monitor settings. Defaults: 4 MiB ring buffer, [`default_watch`], no
+/// relative paths, no cgroup hooks, LSM attempted.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// Ring buffer bytes: a power of two, at least 4096.
+    pub ring_bytes: u32,
+    /// Watched file prefixes (at most [`MAX_PREFIXES`]).
+    pub watch: Vec<WatchPrefix>,
+    /// Also report write opens of relative paths (not prefix-filtered in the kernel).
+    pub relative_paths: bool,
+    /// cgroup v2 directory to attach the deny-connect hooks to (`None`: not attached).
+    pub connect_cgroup: Option<PathBuf>,
+    /// Try the BPF-LSM backend (refused on kernels without `lsm=bpf`).
+    pub try_lsm: bool,
+    /// Never report this process (the agent itself). Defaults to our pid.
+    pub agent_pid: u32,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            ring_bytes: DEFAULT_RING_BYTES,
+            watch: default_watch(),
+            relative_paths: false,
+            connect_cgroup: None,
+            try_lsm: true,
+            agent_pid: std::process::id(),
+        }
+    }
+}
+
+/// A program that could not be loaded or attached and what is lost because of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Degraded {
+    /// Program name.
+    pub program: String,
+    /// What the monitor no longer sees or enforces.
+    pub lost: String,
+    /// The kernel's answer.
+    pub error: String,
+}
+
+/// Events lost because the ring buffer was full, per event kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LostCounts {
+    /// (kind name, count) for kinds with a nonzero count.
+    pub by_kind: Vec<(&'static str, u64)>,
+    /// Sum.
+    pub total: u64,
+}
+
+/// A kill rule: SIGKILL at exec entry (before the new image runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillRule {
+    /// Rule id (reported in `killed` events, counted in rule hits).
+    pub rule_id: u32,
+    /// Exact comm (≤ 15 bytes) of the process calling exec; `None` = any.
+    pub comm: Option<String>,
+    /// Exact path as passed to exec; `None` = any.
+    pub path: Option<String>,
+}
+
+/// A deny-connect rule: destination network and optional port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenyConnectRule {
+    /// Rule id.
+    pub rule_id: u32,
+    /// Network address.
+    pub addr: IpAddr,
+    /// Prefix length.
+    pub prefix_len: u8,
+    /// Port (`None`: any).
+    pub port: Option<u16>,
+}
+
+/// (program, attach kind, what is lost when it is refused)
+enum Hook {
+    Raw(&'static str),
+    Tp(&'static str),
+}
+
+const CORE_PROGRAMS: &[(&str, Hook, &str)] = &[
+    ("wafio_exec", Hook::Raw("sched_process_exec"), "exec events"),
+    (
+        "wafio_sys_enter",
+        Hook::Raw("sys_enter"),
+        "file and privilege syscall events (see COVERAGE, hook raw_tp/sys_enter)",
+    ),
+    (
+        "wafio_fork",
+        Hook::Raw("sched_process_fork"),
+        "fork events (process tree from /proc only)",
+    ),
+    ("wafio_exit", Hook::Raw("sched_process_exit"), "exit events"),
+    (
+        "wafio_enter_execve",
+        Hook::Tp("sys_enter_execve"),
+        "kill rules on execve",
+    ),
+    (
+        "wafio_enter_execveat",
+        Hook::Tp("sys_enter_execveat"),
+        "kill rules on execveat",
+    ),
+    ("wafio_accept", Hook::Tp("sys_exit_accept"), "accept events"),
+    (
+        "wafio_accept4",
+        Hook::Tp("sys_exit_accept4"),
+        "accept4 events",
+    ),
+];
+
+/// Programs named `wafio_<syscall>` attached to `syscalls/sys_enter_<syscall>`.
+const SYSCALL_PROGRAMS: &[&str] = &["connect", "bind", "listen"];
+
+/// The loaded, attached monitor.
+pub struct Monitor {
+    ebpf: Ebpf,
+    ring: RingBuf<MapData>,
+    degraded: Vec<Degraded>,
+    attached: Vec<String>,
+    decode_errors: u64,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("attached", &self.attached.len())
+            .field("degraded", &self.degraded)
+            .finish()
+    }
+}
+
+fn map_err(name: &'static str) -> impl FnOnce(aya::maps::MapError) -> MonitorError {
+    move |source| MonitorError::Map { name, source }
+}
+
+fn missing(name: &'static str) -> MonitorError {
+    MonitorError::Map {
+        name,
+        source: aya::maps::MapError::InvalidName {
+            name: name.to_string(),
+        },
+    }
+}
+
+impl Monitor {
+    /// Load and attach everything. Needs root (CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN).
+    pub fn start(config: &MonitorConfig) -> Result<Monitor, MonitorError> {
+        if !config.ring_bytes.is_power_of_two() || config.ring_bytes < 4096 {
+            return Err(MonitorError::Config(format!(
+                "ring_bytes {} must be a power of two >= 4096",
+                config.ring_bytes
+            )));
+        }
+        if config.watch.len() > MAX_PREFIXES {
+            return Err(MonitorError::Config(format!(
+                "{} watched prefixes, at most {MAX_PREFIXES}",
+                config.watch.len()
+            )));
+        }
+        for w in &config.watch {
+            if w.prefix.is_empty() || w.prefix.len() > PREFIX_LEN || !w.prefix.starts_with('/') {
+                return Err(MonitorError::Config(format!(
+                    "watched prefix {:?} must be absolute and 1..={PREFIX_LEN} bytes",
+                    w.prefix
+                )));
+            }
+        }
+        sys::ensure_tracefs().map_err(|source| MonitorError::Io {
+            what: "mounting tracefs on /sys/kernel/tracing".into(),
+            source,
+        })?;
+        if let Err(e) = sys::ensure_bpffs() {
+            // Nothing is pinned: bpffs is a convenience for inspection tools.
+            log::warn!("bpffs not mounted on /sys/fs/bpf and mounting failed: {e}");
+        }
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries("EVENTS", config.ring_bytes)
+            .load(BPF_OBJECT)
+            .map_err(MonitorError::Load)?;
+        let ring_map = ebpf.take_map("EVENTS").ok_or_else(|| missing("EVENTS"))?;
+        let ring = RingBuf::try_from(ring_map).map_err(map_err("EVENTS"))?;
+        let mut m = Monitor {
+            ebpf,
+            ring,
+            degraded: Vec::new(),
+            attached: Vec::new(),
+            decode_errors: 0,
+        };
+        m.write_config(config)?;
+        for (name, hook, lost) in CORE_PROGRAMS {
+            let r = match hook {
+                Hook::Raw(tp) => m.attach_raw(name, tp),
+                Hook::Tp(tp) => m.attach_tp(name, tp),
+            };
+            m.record(name, lost, r);
+        }
+        for sc in SYSCALL_PROGRAMS {
+            let name = format!("wafio_{sc}");
+            let r = m.attach_tp(&name, &format!("sys_enter_{sc}"));
+            m.record(&name, &format!("{sc} events"), r);
+        }
+        if m.attached.is_empty() {
+            let first = m
+                .degraded
+                .first()
+                .map(|d| d.error.clone())
+                .unwrap_or_default();
+            return Err(MonitorError::NothingAttached(first));
+        }
+        if let Some(cg) = &config.connect_cgroup {
+            m.attach_connect_hooks(cg)?;
+        }
+        if config.try_lsm {
+            let r = m.attach_lsm();
+            m.record(
+                "wafio_lsm_bprm",
+                "LSM deny of exec (kill rules still apply through SIGKILL at exec entry)",
+                r,
+            );
+        }
+        Ok(m)
+    }
+
+    fn record(&mut self, name: &str, lost: &str, r: Result<(), MonitorError>) {
+        match r {
+            Ok(()) => self.attached.push(name.to_string()),
+            Err(e) => {
+                let error = match &e {
+                    MonitorError::Program { source, .. } => {
+                        let mut s = source.to_string();
+                        let mut src = std::error::Error::source(source);
+                        while let Some(c) = src {
+                            s.push_str(": ");
+                            s.push_str(&c.to_string());
+                            src = c.source();
+                        }
+                        s
+                    }
+                    other => other.to_string(),
+                };
+                log::warn!("{name} not attached ({error}); lost: {lost}");
+                self.degraded.push(Degraded {
+                    program: name.to_string(),
+                    lost: lost.into(),
+                    error,
+                })
+            }
+        }
+    }
+
+    fn program_err(name: &str) -> impl FnOnce(aya::programs::ProgramError) -> MonitorError + '_ {
+        move |source| MonitorError::Program {
+            name: name.to_string(),
+            source,
+        }
+    }
+
+    fn attach_raw(&mut self, name: &str, tp: &str) -> Result<(), MonitorError> {
+        let p: &mut RawTracePoint = self
+            .ebpf
+            .program_mut(name)
+            .ok_or_else(|| MonitorError::Config(format!("program {name} missing from object")))?
+            .try_into()
+            .map_err(Self::program_err(name))?;
+        p.load().map_err(Self::program_err(name))?;
+        p.attach(tp).map_err(Self::program_err(name))?;
+        Ok(())
+    }
+
+    fn attach_tp(&mut self, name: &str, tp: &str) -> Result<(), MonitorError> {
+        let p: &mut TracePoint = self
+            .ebpf
+            .program_mut(name)
+            .ok_or_else(|| MonitorError::Config(format!("program {name} missing from object")))?
+            .try_into()
+            .map_err(Self::program_err(name))?;
+        p.load().map_err(Self::program_err(name))?;
+        p.attach("syscalls", tp).map_err(Self::program_err(name))?;
+        Ok(())
+    }
+
+    fn attach_lsm(&mut self) -> Result<(), MonitorError> {
+        let name = "wafio_lsm_bprm";
+        let btf = Btf::from_sys_fs().map_err(|e| MonitorError::Io {
+            what: "reading kernel BTF".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let p: &mut Lsm = self
+            .ebpf
+            .program_mut(name)
+            .ok_or_else(|| MonitorError::Config(format!("program {name} missing from object")))?
+            .try_into()
+            .map_err(Self::program_err(name))?;
+        p.load("bprm_check_security", &btf)
+            .map_err(Self::program_err(name))?;
+        p.attach().map_err(Self::program_err(name))?;
+        Ok(())
+    }
+
+    /// Attach the deny-connect hooks (cgroup/connect4 and connect6) to a cgroup v2
+    /// directory; rules in [`Monitor::add_deny_connect`] then apply to every
+    /// process in that cgroup and its descendants.
+    pub fn attach_connect_hooks(&mut self, cgroup: &Path) -> Result<(), MonitorError> {
+        let f = File::open(cgroup).map_err(|source| MonitorError::Io {
+            what: format!("opening cgroup {}", cgroup.display()),
+            source,
+        })?;
+        for name in ["wafio_connect4", "wafio_connect6"] {
+            let p: &mut CgroupSockAddr = self
+                .ebpf
+                .program_mut(name)
+                .ok_or_else(|| MonitorError::Config(format!("program {name} missing")))?
+                .try_into()
+                .map_err(Self::program_err(name))?;
+            p.load().map_err(Self::program_err(name))?;
+            // A bpf_link (kernel >= 5.7) coexists with other programs on the
+            // cgroup whatever the mode; link_create refuses the multi flag (EINVAL).
+            p.attach(f.as_fd(), CgroupAttachMode::Single)
+                .map_err(Self::program_err(name))?;
+            self.attached.push(name.to_string());
+        }
+        Ok(())
+    }
+
+    fn write_config(&mut self, config: &MonitorConfig) -> Result<(), MonitorError> {
+        let mut cfg = [0u8; 8];
+        cfg[0..4].copy_from_slice(&config.agent_pid.to_le_bytes());
+        cfg[4..8].copy_from_slice(&u32::from(config.relative_paths).to_le_bytes());
+        let mut a: Array<_, [u8; 8]> = Array::try_from(
+            self.ebpf
+                .map_mut("CONFIG")
+                .ok_or_else(|| missing("CONFIG"))?,
+        )
+        .map_err(map_err("CONFIG"))?;
+        a.set(0, cfg, 0).map_err(map_err("CONFIG"))?;
+        let mut sc: Array<_, [u8; 16]> = Array::try_from(
+            self.ebpf
+                .map_mut("SYSCALLS")
+                .ok_or_else(|| missing("SYSCALLS"))?,
+        )
+        .map_err(map_err("SYSCALLS"))?;
+        for s in COVERAGE {
+            if let (Some(nr), Some(d)) = (s.nr, s.desc) {
+                sc.set(nr, d.to_bytes(), 0).map_err(map_err("SYSCALLS"))?;
+            }
+        }
+        let mut p: Array<_, [u8; 72]> = Array::try_from(
+            self.ebpf
+                .map_mut("PREFIXES")
+                .ok_or_else(|| missing("PREFIXES"))?,
+        )
+        .map_err(map_err("PREFIXES"))?;
+        for i in 0..MAX_PREFIXES {
+            let mut v = [0u8; 72];
+            if let Some(w) = config.watch.get(i) {
+                v[0..4].copy_from_slice(&(w.prefix.len() as u32).to_le_bytes());
+                let flags: u32 = if w.reads { 3 } else { 1 };
+                v[4..8].copy_from_slice(&flags.to_le_bytes());
+                v[8..8 + w.prefix.len()].copy_from_slice(w.prefix.as_bytes());
+            }
+            p.set(i as u32, v, 0).map_err(map_err("PREFIXES"))?;
+        }
+        Ok(())
+    }
+
+    /// Install a kill rule in the kernel (`KILL_EXEC` map, at most 1024 entries).
+    pub fn add_kill_rule(&mut self, rule: &KillRule) -> Result<(), MonitorError> {
+        let key = kill_key(rule)?;
+        let mut m: BpfHashMap<_, [u8; 272], u32> = BpfHashMap::try_from(
+            self.ebpf
+                .map_mut("KILL_EXEC")
+                .ok_or_else(|| missing("KILL_EXEC"))?,
+        )
+        .map_err(map_err("KILL_EXEC"))?;
+        m.insert(key, rule.rule_id, 0).map_err(map_err("KILL_EXEC"))
+    }
+
+    /// Install a deny-connect rule (effective once hooks are attached to a cgroup).
+    pub fn add_deny_connect(&mut self, rule: &DenyConnectRule) -> Result<(), MonitorError> {
+        let port = rule.port.unwrap_or(0).to_be_bytes();
+        match rule.addr {
+            IpAddr::V4(a) => {
+                if rule.prefix_len > 32 {
+                    return Err(MonitorError::Config(format!(
+                        "prefix /{} > 32",
+                        rule.prefix_len
+                    )));
+                }
+                let mut d = [0u8; 8];
+                d[0..2].copy_from_slice(&port);
+                d[2..6].copy_from_slice(&a.octets());
+                let mut t: LpmTrie<_, [u8; 8], u32> =
+                    LpmTrie::try_from(self.ebpf.map_mut("DENY4").ok_or_else(|| missing("DENY4"))?)
+                        .map_err(map_err("DENY4"))?;
+                let key = LpmKey::new(16 + u32::from(rule.prefix_len), d);
+                t.insert(&key, rule.rule_id, 0).map_err(map_err("DENY4"))
+            }
+            IpAddr::V6(a) => {
+                if rule.prefix_len > 128 {
+                    return Err(MonitorError::Config(format!(
+                        "prefix /{} > 128",
+                        rule.prefix_len
+                    )));
+                }
+                let mut d = [0u8; 20];
+                d[0..2].copy_from_slice(&port);
+                d[2..18].copy_from_slice(&a.octets());
+                let mut t: LpmTrie<_, [u8; 20], u32> =
+                    LpmTrie::try_from(self.ebpf.map_mut("DENY6").ok_or_else(|| missing("DENY6"))?)
+                        .map_err(map_err("DENY6"))?;
+                let key = LpmKey::new(16 + u32::from(rule.prefix_len), d);
+                t.insert(&key, rule.rule_id, 0).map_err(map_err("DENY6"))
+            }
+        }
+    }
+
+    /// Programs that could not be loaded or attached.
+    pub fn degraded(&self) -> &[Degraded] {
+        &self.degraded
+    }
+
+    /// Names of the attached programs.
+    pub fn attached(&self) -> &[String] {
+        &self.attached
+    }
+
+    /// Records that could not be decoded so far.
+    pub fn decode_errors(&self) -> u64 {
+        self.decode_errors
+    }
+
+    /// Wait up to `timeout` for events, then return everything available
+    /// (at most `max` events; the rest stay queued for the next call).
+    pub fn poll(&mut self, timeout: Duration, max: usize) -> Result<Vec<Event>, MonitorError> {
+        let mut out = Vec::new();
+        self.drain(&mut out, max);
+        if out.is_empty() {
+            let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+            let mut fds = [PollFd::new(self.ring.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::from(ms)) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => {
+                    return Err(MonitorError::Io {
+                        what: "poll(ring buffer)".into(),
+                        source: e.into(),
+                    })
+                }
+            }
+            self.drain(&mut out, max);
+        }
+        Ok(out)
+    }
+
+    fn drain(&mut self, out: &mut Vec<Event>, max: usize) {
+        while out.len() < max {
+            let Some(item) = self.ring.next() else { break };
+            match decode(&item) {
+                Ok(e) => out.push(e),
+                Err(e) => {
+                    self.decode_errors += 1;
+                    log::debug!("undecodable record: {e}");
+                }
+            }
+        }
+    }
+
+    /// Raw records (for the benchmark: count without decoding).
+    pub fn drain_count(&mut self) -> u64 {
+        let mut n = 0;
+        while let Some(item) = self.ring.next() {
+            if raw_kind(&item) != 0 {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Lost events (ring buffer full), summed over CPUs.
+    pub fn lost(&self) -> Result<LostCounts, MonitorError> {
+        let m = self.ebpf.map("LOST").ok_or_else(|| missing("LOST"))?;
+        let a: PerCpuArray<_, u64> = PerCpuArray::try_from(m).map_err(map_err("LOST"))?;
+        let mut out = LostCounts::default();
+        for k in 1..kind::MAX {
+            let v = a.get(&k, 0).map_err(map_err("LOST"))?;
+            let n: u64 = v.iter().sum();
+            if n > 0 {
+                out.by_kind.push((kind::name(k), n));
+                out.total += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many times the kernel enforced rule `rule_id` (kill, deny-connect, LSM deny).
+    pub fn rule_hits(&self, rule_id: u32) -> Result<u64, MonitorError> {
+        let m = self
+            .ebpf
+            .map("RULE_HITS")
+            .ok_or_else(|| missing("RULE_HITS"))?;
+        let a: PerCpuArray<_, u64> = PerCpuArray::try_from(m).map_err(map_err("RULE_HITS"))?;
+        let v = a.get(&(rule_id % 256), 0).map_err(map_err("RULE_HITS"))?;
+        Ok(v.iter().sum())
+    }
+}
+
+fn kill_key(rule: &KillRule) -> Result<[u8; 272], MonitorError> {
+    let mut key = [0u8; 272];
+    if let Some(c) = &rule.comm {
+        if c.is_empty() || c.len() > 15 {
+            return Err(MonitorError::Config(format!(
+                "kill rule {}: comm {c:?} must be 1..=15 bytes",
+                rule.rule_id
+            )));
+        }
+        key[..c.len()].copy_from_slice(c.as_bytes());
+    }
+    if let Some(p) = &rule.path {
+        if p.is_empty() || p.len() >= PATH_LEN {
+            return Err(MonitorError::Config(format!(
+                "kill rule {}: path must be 1..{PATH_LEN} bytes",
+                rule.rule_id
+            )));
+        }
+        key[16..16 + p.len()].copy_from_slice(p.as_bytes());
+    }
+    if rule.comm.is_none() && rule.path.is_none() {
+        return Err(MonitorError::Config(format!(
+            "kill rule {} needs a comm or a path",
+            rule.rule_id
+        )));
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kill_key_layout_and_validation() {
+        let k = kill_key(&KillRule {
+            rule_id: 1,
+            comm: Some("nginx".into()),
+            path: Some("/bin/sh".into()),
+        })
+        .unwrap();
+        assert_eq!(&k[..6], b"nginx\0");
+        assert_eq!(&k[16..24], b"/bin/sh\0");
+        assert!(kill_key(&KillRule {
+            rule_id: 2,
+            comm: None,
+            path: None
+        })
+        .is_err());
+        assert!(kill_key(&KillRule {
+            rule_id: 3,
+            comm: Some("x".repeat(16)),
+            path: None
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn default_watch_fits_the_kernel_table() {
+        let w = default_watch();
+        assert!(w.len() <= MAX_PREFIXES);
+        assert!(w
+            .iter()
+            .all(|p| p.prefix.len() <= PREFIX_LEN && p.prefix.starts_with('/')));
+    }
+}
