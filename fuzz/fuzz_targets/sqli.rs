@@ -1,0 +1,8 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = wafio_detect::DetectorSet::builder()
+        .only(&[wafio_detect::DetectorKind::Sqli])
+        .build()
+        .scan(data);
+});
