@@ -40,7 +40,7 @@ mod xss;
 
 pub use crate::decode::{Input, Limits, View, ViewKind};
 pub use crate::finding::{DetectorKind, Finding, Hit, MAX_EVIDENCE_LEN};
-pub use crate::set::{Detector, DetectorSet, DetectorSetBuilder};
+pub use crate::set::{Detector, DetectorSet, DetectorSetBuilder, BLOCKING};
 
 pub use crate::cmdi::CmdiDetector;
 pub use crate::java::JavaDetector;

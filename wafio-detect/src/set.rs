@@ -19,6 +19,33 @@ pub trait Detector: Send + Sync + fmt::Debug {
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>);
 }
 
+/// Confidence at which a finding blocks on its own under the default
+/// decision engine; a detector stops looking at further views once it
+/// reports this much.
+pub const BLOCKING: f32 = 0.5;
+
+fn push_findings(
+    kind: DetectorKind,
+    view: &View<'_>,
+    hits: impl Iterator<Item = Hit>,
+    out: &mut Vec<Finding>,
+) {
+    let bytes = view.bytes();
+    for hit in hits {
+        let start = hit.span.start.min(bytes.len());
+        let span = start..hit.span.end.min(bytes.len()).max(start);
+        out.push(Finding {
+            detector: kind,
+            class: hit.class,
+            confidence: hit.confidence.clamp(0.0, 1.0),
+            span: view.original_span(span.clone()),
+            evidence: evidence_string(&bytes[span]),
+            view: view.kind(),
+            reason: hit.reason,
+        });
+    }
+}
+
 /// The enabled detectors, run together over each value.
 ///
 /// ```
@@ -79,34 +106,34 @@ impl DetectorSet {
     /// Scans an already decoded [`Input`], appending findings to `out`.
     ///
     /// Each detector sees the views in order (raw, decoded, base64) and stops
-    /// at the first view where it fires: one detector reports one view.
+    /// at the first view where it reports a blocking finding
+    /// (confidence >= [`BLOCKING`]); when it never does, the view with its
+    /// strongest weak finding is reported. One detector reports one view.
     pub fn scan_input(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         let mut hits = Vec::new();
         for det in &self.detectors {
-            for view in input.views() {
+            // The strongest weak (< BLOCKING) report so far: (view index, hits).
+            let mut weak: Option<(usize, Vec<Hit>)> = None;
+            let mut strong = false;
+            for (vi, view) in input.views().iter().enumerate() {
                 det.detect(view, &mut hits);
                 if hits.is_empty() {
                     continue;
                 }
-                for hit in hits.drain(..) {
-                    let bytes = view.bytes();
-                    let span = hit.span.start.min(bytes.len())
-                        ..hit
-                            .span
-                            .end
-                            .min(bytes.len())
-                            .max(hit.span.start.min(bytes.len()));
-                    out.push(Finding {
-                        detector: det.kind(),
-                        class: hit.class,
-                        confidence: hit.confidence.clamp(0.0, 1.0),
-                        span: view.original_span(span.clone()),
-                        evidence: evidence_string(&bytes[span]),
-                        view: view.kind(),
-                        reason: hit.reason,
-                    });
+                if hits.iter().any(|h| h.confidence >= BLOCKING) {
+                    push_findings(det.kind(), view, hits.drain(..), out);
+                    strong = true;
+                    break;
                 }
-                break;
+                let best = |h: &[Hit]| h.iter().map(|h| h.confidence).fold(0.0f32, f32::max);
+                if weak.as_ref().is_none_or(|(_, w)| best(&hits) > best(w)) {
+                    weak = Some((vi, std::mem::take(&mut hits)));
+                } else {
+                    hits.clear();
+                }
+            }
+            if let (false, Some((vi, w))) = (strong, weak) {
+                push_findings(det.kind(), &input.views()[vi], w.into_iter(), out);
             }
         }
     }
