@@ -130,14 +130,6 @@ fn httpparams_floors() {
     );
 }
 
-/// Files of the libinjection corpus held below the 99% floor, with the
-/// reason. Each entry still has its own floor so a regression shows.
-const KNOWN_SHORT: &[(&str, f64, &str)] = &[(
-    "sqli-themole.txt",
-    0.98,
-    "`1' own3d by 1` is not SQL in any dialect (a tool's marker string)",
-)];
-
 #[test]
 fn libinjection_floors() {
     let set = set();
@@ -154,10 +146,7 @@ fn libinjection_floors() {
         if !file.starts_with("sqli-") {
             continue;
         }
-        let floor = KNOWN_SHORT
-            .iter()
-            .find(|(n, _, _)| *n == file)
-            .map_or(0.99, |(_, f, _)| *f);
+        let floor = 0.99;
         let r = rate(&set, &s.values);
         if r < floor {
             failures.push(format!(

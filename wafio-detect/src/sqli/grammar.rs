@@ -1159,6 +1159,25 @@ fn analyze_inner(b: &[u8], ctx: Context, t: &[Token]) -> Option<Verdict> {
     }
     // `1' (select …)`: sqlmap's boundary for a subquery after a string.
     let subquery = s.tk(q) == Some(Tk::LParen) && s.tk(q + 1) == Some(Tk::Kw(Kw::Select));
+    // `1' own3d by 1`: after a string break, `WORD BY n` and nothing else is
+    // the tail of an ORDER/GROUP BY whose keyword a probing tool mangled
+    // (column-count probes); prose does not end a quote with `x by 3`.
+    // The quote must stand apart from the word (`O'Brien by 2` is a name).
+    let word_apart = t
+        .get(q)
+        .and_then(|w| (w.start as usize).checked_sub(1))
+        .and_then(|p| b.get(p))
+        .is_some_and(u8::is_ascii_whitespace);
+    if ctx != Context::Bare
+        && word_apart
+        && s.tk(q) == Some(Tk::Word)
+        && s.tk(q + 1) == Some(Tk::Kw(Kw::By))
+        && s.tk(q + 2) == Some(Tk::Num)
+        && s.tk(q + 3).is_none()
+    {
+        s.found("order-by", 0.6, q + 2);
+        return s.best;
+    }
     if !continues(s.tk(q)) && !subquery && statement.is_none() {
         return s.best;
     }
