@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod crs;
+mod proxy;
 mod runtime;
 mod scan;
 mod xdp;
@@ -36,6 +37,8 @@ enum Command {
         #[command(subcommand)]
         cmd: crs::DebugCommand,
     },
+    /// Run the WAF as a reverse proxy in front of an upstream.
+    Proxy(proxy::ProxyArgs),
     /// Watch processes, files and connections with the eBPF runtime monitor.
     Runtime {
         #[command(subcommand)]
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Crs { cmd } => crs::run(cmd),
         Command::Debug { cmd } => crs::debug(cmd),
+        Command::Proxy(args) => proxy::run(args),
         Command::Runtime { cmd } => runtime::run(cmd),
         Command::Xdp { cmd } => xdp::run(cmd),
     };

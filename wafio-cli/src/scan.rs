@@ -44,6 +44,13 @@ pub struct ScanArgs {
     /// Block threshold on the 0–10 score (default 5.0).
     #[arg(long)]
     threshold: Option<f32>,
+    /// Also run the OWASP CRS from this directory (crs-setup.conf[.example]
+    /// and rules/*.conf).
+    #[arg(long, value_name = "DIR")]
+    crs: Option<std::path::PathBuf>,
+    /// CRS paranoia level, 1–4 (with --crs).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
+    paranoia: u8,
     /// Comma-separated detectors to run (default: all eight).
     #[arg(long, value_delimiter = ',')]
     detectors: Option<Vec<String>>,
@@ -63,6 +70,7 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
 /// One input, in order.
 enum Item {
     Request { id: String, req: Box<HttpRequest> },
+    Value { id: String, text: String },
     Error { id: String, message: String },
 }
 
@@ -104,6 +112,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             }
         }
         builder = builder.detectors(&kinds);
+    }
+    if let Some(dir) = &args.crs {
+        let crs = wafio_proxy::Crs::from_dir(dir, args.paranoia, 5)
+            .with_context(|| format!("loading the CRS from {}", dir.display()))?;
+        builder = builder.crs(std::sync::Arc::new(crs));
     }
     let waf = builder.build();
     let limits = waf.request_limits().clone();
@@ -160,11 +173,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     for f in &args.values {
         for_each_line(f, &mut out, |line_no, line, out| {
             let id = format!("{}:{line_no}", f.display());
-            let item = match value_request(line) {
-                Ok(req) => Item::Request {
-                    id,
-                    req: Box::new(req),
-                },
+            let item = match value_text(line) {
+                Ok(text) => Item::Value { id, text },
                 Err(e) => Item::Error {
                     id,
                     message: format!("{}:{line_no}: {e}", f.display()),
@@ -299,13 +309,15 @@ fn jsonl_request(line: &[u8]) -> anyhow::Result<(Option<String>, HttpRequest)> {
     ))
 }
 
-/// A `--values` line as a request (see [`wafio_proxy::query_value_request`]).
-fn value_request(line: &[u8]) -> anyhow::Result<HttpRequest> {
+/// A `--values` line: text, scanned as one query parameter value (see
+/// [`Waf::inspect_query_value`]).
+fn value_text(line: &[u8]) -> anyhow::Result<String> {
     if line.contains(&0) {
         bail!("binary value (NUL byte); --values takes text lines");
     }
-    let text = std::str::from_utf8(line).context("value is not valid UTF-8")?;
-    Ok(wafio_proxy::query_value_request(text))
+    Ok(std::str::from_utf8(line)
+        .context("value is not valid UTF-8")?
+        .to_owned())
 }
 
 #[derive(Default)]
@@ -329,6 +341,13 @@ impl Printer<'_> {
     fn handle(&mut self, waf: &Waf, item: Item) -> anyhow::Result<()> {
         match item {
             Item::Error { id, message } => self.handle_error(id, message),
+            Item::Value { id, text } => {
+                let start = Instant::now();
+                let verdict = waf.inspect_query_value(&text);
+                let ns = start.elapsed().as_nanos().min(u128::from(u32::MAX)) as u32;
+                self.times.push(ns);
+                self.print_verdict(&id, &verdict)
+            }
             Item::Request { id, req } => {
                 let start = Instant::now();
                 let verdict = waf.inspect(&req);
@@ -367,17 +386,33 @@ impl Printer<'_> {
                         "class": f.finding.class,
                         "location": f.location,
                         "evidence": f.finding.evidence,
-                        "confidence": (f.finding.confidence * 100.0).round() / 100.0,
+                        "confidence": round2(f.finding.confidence),
                         "reason": f.finding.reason,
                     })
                 })
                 .collect();
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "id": id,
                 "verdict": v.decision.name(),
-                "score": v.score,
+                "score": round2(v.score),
                 "findings": findings,
             });
+            if !v.rules.is_empty() {
+                line["crs_anomaly"] = v.crs_anomaly.into();
+                line["rules"] = v
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "id": r.id,
+                            "msg": r.msg,
+                            "location": r.variable,
+                            "evidence": r.evidence,
+                            "points": r.points,
+                        })
+                    })
+                    .collect();
+            }
             writeln!(self.out, "{line}")?;
             return Ok(());
         }
@@ -390,6 +425,13 @@ impl Printer<'_> {
             v.decision.name().to_uppercase(),
             v.score
         )?;
+        for r in &v.rules {
+            writeln!(
+                self.out,
+                "      crs {} at {} (+{}): {}",
+                r.id, r.variable, r.points, r.msg
+            )?;
+        }
         for f in &v.findings {
             writeln!(
                 self.out,
@@ -426,6 +468,12 @@ impl Printer<'_> {
             ExitCode::SUCCESS
         })
     }
+}
+
+/// A confidence or score rounded to two decimals, as a JSON number that
+/// prints without float noise.
+fn round2(x: f32) -> f64 {
+    (f64::from(x) * 100.0).round() / 100.0
 }
 
 fn print_stats(times: &mut [u32], wall: Duration) {

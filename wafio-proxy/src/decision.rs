@@ -114,6 +114,21 @@ impl DecisionConfig {
         ((10.0 * (1.0 - pass)) * 100.0).round() / 100.0
     }
 
+    /// Folds a CRS inbound anomaly score into a detector score.
+    ///
+    /// The CRS score (the sum of the severity points of the matched attack
+    /// rules: critical 5, error 4, warning 3, notice 2) becomes one more
+    /// noisy-OR signal of confidence `min(1, anomaly / (2 × crs_threshold))`:
+    /// with the CRS default threshold 5, an anomaly score of 5 (one critical
+    /// rule, exactly where CRS itself would block) scores 5.0 on its own, 10
+    /// or more scores 10.0, and a lone notice (2) scores 2.0.
+    pub fn combine_crs(&self, score: f32, anomaly: u32, crs_threshold: u32) -> f32 {
+        let denom = 2.0 * crs_threshold.max(1) as f32;
+        let crs = (anomaly as f32 / denom).clamp(0.0, 1.0);
+        let pass = (1.0 - score.clamp(0.0, 10.0) / 10.0) * (1.0 - crs);
+        ((10.0 * (1.0 - pass)) * 100.0).round() / 100.0
+    }
+
     /// The decision for a score under a mode.
     pub fn decide(&self, score: f32, mode: Mode) -> Decision {
         match mode {
@@ -147,6 +162,17 @@ mod tests {
         assert!((s - 5.1).abs() < 0.01, "{s}");
         let s = c.score(DetectorKind::ALL.map(|k| (k, 1.0)));
         assert_eq!(s, 10.0);
+    }
+
+    #[test]
+    fn crs_anomaly_folds_into_the_score() {
+        let c = DecisionConfig::default();
+        assert_eq!(c.combine_crs(0.0, 5, 5), 5.0);
+        assert_eq!(c.combine_crs(0.0, 10, 5), 10.0);
+        assert_eq!(c.combine_crs(0.0, 2, 5), 2.0);
+        assert_eq!(c.combine_crs(0.0, 0, 5), 0.0);
+        assert_eq!(c.combine_crs(5.0, 5, 5), 7.5);
+        assert_eq!(c.combine_crs(3.0, 0, 5), 3.0);
     }
 
     #[test]

@@ -1,11 +1,25 @@
-//! The WAF, as a library: the eight semantic detectors of `wafio-detect`
-//! run over every location of a request parsed by `wafio-crs`'s request
-//! model, weighed by a decision engine into a score and a verdict.
+//! The WAF, as a library and a reverse proxy: the eight semantic detectors
+//! of `wafio-detect` run over every location of a request parsed by
+//! `wafio-crs`'s request model, optionally the OWASP CRS through the
+//! `wafio-crs` engine, weighed by a decision engine into a score and a
+//! verdict.
 //!
-//! **Status:** the detectors-only [`Waf`] and its decision engine are
-//! complete and shared with `wafio scan`. Not yet built: the CRS engine
-//! integration, per-route overrides and exclusions, the `tower` layer and
-//! the reverse-proxy binary (issue: wafio-proxy).
+//! - [`Waf`]: immutable, `Send + Sync`; build with [`Waf::builder`] or
+//!   from a [`WafConfig`] (the `[waf]` table of the TOML configuration).
+//! - [`WafLayer`]: a `tower` layer that puts a [`Waf`] in front of any
+//!   hyper/axum/tower service in-process.
+//! - [`Proxy`]: the reverse proxy behind the `wafio-proxy` binary and
+//!   `wafio proxy`.
+//!
+//! **Scoring.** Detector findings combine as a noisy-OR on a 0–10 scale
+//! (see [`DecisionConfig`]); the CRS inbound anomaly score, recomputed
+//! from the matched rules the route keeps, is one more signal of
+//! confidence `min(1, anomaly / (2 × crs_threshold))` (see
+//! [`DecisionConfig::combine_crs`]), so with the defaults a request CRS
+//! itself would block (anomaly ≥ 5) scores at least 5.0 and is blocked.
+//!
+//! **Not built yet:** response inspection (CRS phases 3–4), GeoIP/ASN
+//! blocking, bot protection, rate limiting and pushing offenders to XDP.
 //!
 //! ```
 //! use wafio_crs::request::HttpRequest;
@@ -18,8 +32,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cli;
+mod config;
 mod decision;
+mod layer;
+mod proxy;
+mod route;
 mod waf;
 
+pub use crate::config::{OverLimit, ProxyConfig, RouteConfig, TlsConfig, WafConfig, WafError};
 pub use crate::decision::{Decision, DecisionConfig, Mode};
-pub use crate::waf::{query_value_request, LocatedFinding, Verdict, Waf, WafBuilder};
+pub use crate::layer::{WafLayer, WafService};
+pub use crate::proxy::{Proxy, ProxyBody, ProxyError, ProxyHandle};
+pub use crate::route::Route;
+pub use crate::waf::{
+    query_value_request, Crs, LocatedFinding, RequestContext, RuleMatch, Verdict, Waf, WafBuilder,
+};

@@ -19,7 +19,7 @@ fn corpus() -> PathBuf {
 fn blocked(waf: &Waf, values: &[String]) -> usize {
     values
         .iter()
-        .filter(|v| waf.inspect(&query_value_request(v)).decision == Decision::Block)
+        .filter(|v| waf.inspect_query_value(v).decision == Decision::Block)
         .count()
 }
 
@@ -96,7 +96,7 @@ fn httpparams_benign_at_most_two_blocked() {
     assert_eq!(values.len(), 19_304);
     let fps: Vec<_> = values
         .iter()
-        .filter(|v| waf.inspect(&query_value_request(v)).decision == Decision::Block)
+        .filter(|v| waf.inspect_query_value(v).decision == Decision::Block)
         .collect();
     println!(
         "httpparams/norm: {} of {} blocked: {fps:?}",
@@ -144,7 +144,7 @@ fn libinjection_false_positives_at_most_one_percent() {
     let values = libinjection("false_positives.txt");
     let fps: Vec<_> = values
         .iter()
-        .filter(|v| waf.inspect(&query_value_request(v)).decision == Decision::Block)
+        .filter(|v| waf.inspect_query_value(v).decision == Decision::Block)
         .collect();
     let r = rate(fps.len(), values.len());
     println!(
@@ -153,4 +153,19 @@ fn libinjection_false_positives_at_most_one_percent() {
         values.len()
     );
     assert!(r <= 1.0, "{r:.2}% of benign values blocked: {fps:?}");
+}
+
+/// The fast path of `inspect_query_value` gives the verdict of the whole
+/// synthetic request, on a sample of every httpparams set.
+#[test]
+fn query_value_fast_path_equals_full_request() {
+    let waf = Waf::builder().build();
+    for kind in ["sqli", "xss", "cmdi", "path-traversal", "norm"] {
+        for v in httpparams(kind).iter().step_by(7).take(300) {
+            let fast = waf.inspect_query_value(v);
+            let full = waf.inspect(&query_value_request(v));
+            assert_eq!(fast.decision, full.decision, "{kind}: {v:?}");
+            assert_eq!(fast.score, full.score, "{kind}: {v:?}");
+        }
+    }
 }
