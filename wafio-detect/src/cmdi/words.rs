@@ -1,0 +1,325 @@
+//! The command vocabulary: names of programs and builtins attackers run.
+//!
+//! The table is only a vocabulary; whether a word is a command is decided by
+//! the shell syntax around it (see the parent module). `Strong` names are
+//! not ordinary words in English or Spanish (`whoami`, `uname`, `wget`);
+//! `Weak` names are (`cat`, `ping`, `sleep`, `type`) and need shell-looking
+//! arguments before they count.
+
+/// How distinctive a command name is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Strength {
+    /// Not a common word: a command on its own.
+    Strong,
+    /// Also a common word: needs shell-looking arguments.
+    Weak,
+}
+
+use Strength::{Strong as S, Weak as W};
+
+/// Sorted by name (checked by a unit test), lower case.
+static COMMANDS: &[(&str, Strength)] = &[
+    ("apt-get", S),
+    ("arp", S),
+    ("awk", S),
+    ("base64", S),
+    ("bash", S),
+    ("bitsadmin", S),
+    ("busybox", S),
+    ("call", W),
+    ("cat", W),
+    ("cd", W),
+    ("certutil", S),
+    ("chmod", S),
+    ("chown", S),
+    ("cmd", S),
+    ("command", W),
+    ("copy", W),
+    ("cp", W),
+    ("crontab", S),
+    ("cscript", S),
+    ("csh", S),
+    ("curl", W),
+    ("dash", W),
+    ("date", W),
+    ("del", W),
+    ("df", W),
+    ("dig", W),
+    ("dir", S),
+    ("dmesg", S),
+    ("du", W),
+    ("echo", W),
+    ("env", S),
+    ("eval", W),
+    ("exec", W),
+    ("exit", W),
+    ("export", W),
+    ("expr", W),
+    ("false", W),
+    ("fetch", W),
+    ("file", W),
+    ("find", W),
+    ("findstr", S),
+    ("ftp", W),
+    ("gcc", S),
+    ("getent", S),
+    ("grep", S),
+    ("head", W),
+    ("history", W),
+    ("host", W),
+    ("hostname", S),
+    ("icacls", S),
+    ("id", S),
+    ("iex", S),
+    ("ifconfig", S),
+    ("invoke-expression", S),
+    ("invoke-webrequest", S),
+    ("ip", W),
+    ("ipconfig", S),
+    ("irb", S),
+    ("java", W),
+    ("kill", W),
+    ("killall", S),
+    ("ksh", S),
+    ("last", W),
+    ("less", W),
+    ("ln", W),
+    ("ls", S),
+    ("lsb_release", S),
+    ("lua", W),
+    ("lwp-download", S),
+    ("mkfifo", S),
+    ("more", W),
+    ("move", W),
+    ("mshta", S),
+    ("mv", W),
+    ("nc", S),
+    ("ncat", S),
+    ("net", W),
+    ("netcat", S),
+    ("netsh", S),
+    ("netstat", S),
+    ("new-object", S),
+    ("nmap", S),
+    ("node", W),
+    ("nohup", S),
+    ("nslookup", S),
+    ("perl", S),
+    ("php", S),
+    ("ping", W),
+    ("pkill", S),
+    ("powershell", S),
+    ("print", W),
+    ("printenv", S),
+    ("ps", W),
+    ("pwd", S),
+    ("pwsh", S),
+    ("python", S),
+    ("python2", S),
+    ("python3", S),
+    ("rd", W),
+    ("read", W),
+    ("reg", W),
+    ("regsvr32", S),
+    ("ren", W),
+    ("rm", S),
+    ("rmdir", S),
+    ("route", W),
+    ("ruby", W),
+    ("rundll32", S),
+    ("schtasks", S),
+    ("scp", S),
+    ("sed", W),
+    ("set", W),
+    ("setsid", S),
+    ("sh", S),
+    ("sleep", W),
+    ("socat", S),
+    ("sort", W),
+    ("source", W),
+    ("ssh", S),
+    ("start", W),
+    ("start-process", S),
+    ("su", W),
+    ("sudo", S),
+    ("sysinfo", S),
+    ("systeminfo", S),
+    ("tail", W),
+    ("tar", W),
+    ("taskkill", S),
+    ("tasklist", S),
+    ("tclsh", S),
+    ("tee", W),
+    ("telnet", S),
+    ("test", W),
+    ("tftp", S),
+    ("time", W),
+    ("timeout", W),
+    ("touch", W),
+    ("traceroute", S),
+    ("tracert", S),
+    ("true", W),
+    ("type", W),
+    ("uname", S),
+    ("unzip", W),
+    ("useradd", S),
+    ("wait", W),
+    ("wc", W),
+    ("wget", S),
+    ("whereis", S),
+    ("which", W),
+    ("who", W),
+    ("whoami", S),
+    ("whois", S),
+    ("wmic", S),
+    ("wscript", S),
+    ("xargs", S),
+    ("xterm", S),
+    ("xxd", S),
+    ("yes", W),
+    ("zip", W),
+    ("zsh", S),
+];
+
+/// Glob markers a normalised word may hold.
+pub(crate) const ANY_ONE: u8 = 0x01;
+/// Matches any run of characters.
+pub(crate) const ANY_RUN: u8 = 0x02;
+
+/// Looks a normalised, lower-case name up; globs match table names.
+pub(crate) fn lookup(name: &[u8], glob: bool) -> Option<(&'static str, Strength)> {
+    if name.is_empty() {
+        return None;
+    }
+    if glob {
+        // A glob made only of wildcards names nothing in particular.
+        if name.iter().all(|&c| c == ANY_ONE || c == ANY_RUN) {
+            return None;
+        }
+        return COMMANDS
+            .iter()
+            .copied()
+            .find(|(n, _)| glob_match(name, n.as_bytes()));
+    }
+    if name.len() > MAX_NAME || !name[0].is_ascii_lowercase() {
+        return None;
+    }
+    // Bucket by first letter, then compare lengths before bytes: most
+    // benign words are rejected without touching a name.
+    let k = (name[0] - b'a') as usize;
+    let (lo, hi) = (BUCKETS[k] as usize, BUCKETS[k + 1] as usize);
+    COMMANDS[lo..hi]
+        .iter()
+        .copied()
+        .find(|(n, _)| n.len() == name.len() && cmp_short(n.as_bytes(), name).is_eq())
+}
+
+/// `BUCKETS[k]..BUCKETS[k + 1]` are the entries starting with letter `k`.
+static BUCKETS: [u16; 27] = buckets();
+
+const fn buckets() -> [u16; 27] {
+    let mut b = [0u16; 27];
+    let mut letter = 0;
+    let mut i = 0;
+    while letter < 26 {
+        b[letter] = i as u16;
+        while i < COMMANDS.len() && (COMMANDS[i].0.as_bytes()[0] - b'a') as usize == letter {
+            i += 1;
+        }
+        letter += 1;
+    }
+    b[26] = i as u16;
+    b
+}
+
+/// Longest name in the table.
+const MAX_NAME: usize = 17;
+
+fn cmp_short(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Iterative glob match with `ANY_ONE` / `ANY_RUN`; O(pattern × text).
+fn glob_match(pat: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pat.len() && (pat[p] == ANY_ONE || pat[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pat.len() && pat[p] == ANY_RUN {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while p < pat.len() && pat[p] == ANY_RUN {
+        p += 1;
+    }
+    p == pat.len()
+}
+
+/// Functions of PHP, Python, Node and Perl that run a shell command line.
+pub(crate) fn is_exec_function(name: &[u8]) -> bool {
+    const F: &[&[u8]] = &[
+        b"system",
+        b"exec",
+        b"eval",
+        b"passthru",
+        b"shell_exec",
+        b"popen",
+        b"proc_open",
+        b"pcntl_exec",
+        b"execsync",
+        b"spawnsync",
+        b"spawn",
+        b"check_output",
+        b"getoutput",
+        b"getstatusoutput",
+    ];
+    F.iter().any(|f| name.eq_ignore_ascii_case(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_lower_case() {
+        assert!(COMMANDS
+            .iter()
+            .all(|(n, _)| n.len() <= MAX_NAME && n.as_bytes()[0].is_ascii_lowercase()));
+        for w in COMMANDS.windows(2) {
+            assert!(w[0].0 < w[1].0, "{} before {}", w[0].0, w[1].0);
+        }
+        assert!(COMMANDS
+            .iter()
+            .all(|(n, _)| n.bytes().all(|c| !c.is_ascii_uppercase())));
+    }
+
+    #[test]
+    fn lookups() {
+        assert_eq!(lookup(b"whoami", false), Some(("whoami", Strength::Strong)));
+        assert_eq!(lookup(b"cat", false).map(|x| x.1), Some(Strength::Weak));
+        assert_eq!(lookup(b"catalog", false), None);
+        assert_eq!(
+            lookup(&[b'c', ANY_ONE, b't'], true).map(|x| x.0),
+            Some("cat")
+        );
+        assert_eq!(
+            lookup(&[b'w', ANY_RUN, b'i'], true).map(|x| x.0),
+            Some("whoami")
+        );
+        assert_eq!(lookup(&[ANY_ONE, ANY_ONE, ANY_ONE], true), None);
+    }
+}
