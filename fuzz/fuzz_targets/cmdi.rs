@@ -2,12 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let set = wafio_detect::DetectorSet::builder()
-        .only(&[wafio_detect::DetectorKind::Cmdi])
-        .build();
-    let findings = set.scan(data);
-    for f in &findings {
-        assert!(f.span.start <= f.span.end && f.span.end <= data.len());
-        assert!((0.0..=1.0).contains(&f.confidence));
-    }
+    wafio_fuzz::check_detector(wafio_detect::DetectorKind::Cmdi, data);
 });

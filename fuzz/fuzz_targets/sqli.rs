@@ -1,8 +1,6 @@
+//! Fuzzes the sqli detector alone over arbitrary bytes (all decoded views).
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = wafio_detect::DetectorSet::builder()
-        .only(&[wafio_detect::DetectorKind::Sqli])
-        .build()
-        .scan(data);
+    wafio_fuzz::check_detector(wafio_detect::DetectorKind::Sqli, data);
 });

@@ -1,7 +1,6 @@
+//! Fuzzes the xss detector alone over arbitrary bytes (all decoded views).
 #![no_main]
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = wafio_detect::DetectorSet::builder()
-        .only(&[wafio_detect::DetectorKind::Xss])
-        .build()
-        .scan(data);
+    wafio_fuzz::check_detector(wafio_detect::DetectorKind::Xss, data);
 });

@@ -514,6 +514,12 @@ impl RequestData {
                     Location::new(LocationKind::Files, Some(&f.field)),
                     &f.filename[..],
                 ),
+                // Uploaded content (web shells, serialized objects); the
+                // detectors bound how much of it they read.
+                (
+                    Location::new(LocationKind::FilesContent, Some(&f.field)),
+                    &f.content[..],
+                ),
             ]
         });
         let xml = self.xml.iter().map(|x| {

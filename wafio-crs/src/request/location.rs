@@ -18,6 +18,8 @@ pub enum LocationKind {
     Files,
     /// `FILES_NAMES`: the form field name of an upload.
     FilesNames,
+    /// `FILES_TMP_CONTENT:field`: the content of an uploaded file.
+    FilesContent,
     /// `XML:/*`: element text of an XML body.
     Xml,
     /// `XML://@*`: an attribute value of an XML body.
@@ -42,6 +44,7 @@ impl LocationKind {
             LocationKind::ArgsNames => "ARGS_NAMES",
             LocationKind::Files => "FILES",
             LocationKind::FilesNames => "FILES_NAMES",
+            LocationKind::FilesContent => "FILES_TMP_CONTENT",
             LocationKind::Xml => "XML",
             LocationKind::XmlAttribute => "XML",
             LocationKind::RequestCookies => "REQUEST_COOKIES",
