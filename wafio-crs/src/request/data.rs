@@ -460,8 +460,8 @@ impl RequestData {
     /// 2. `ARGS_NAMES:name` and `ARGS_GET:name` for each query argument;
     ///    `ARGS_NAMES:name` and `ARGS_POST:name` for each body argument (form
     ///    fields, `json.a.b` JSON leaves, multipart fields).
-    /// 3. `FILES_NAMES` (field names) and `FILES:field` (file names) of
-    ///    uploads.
+    /// 3. `FILES_NAMES` (field names), `FILES:field` (file names) and
+    ///    `FILES_TMP_CONTENT:field` (file contents) of uploads.
     /// 4. `XML:/*` (element text) and `XML://@*` (attribute values).
     /// 5. `REQUEST_COOKIES_NAMES` and `REQUEST_COOKIES:name`.
     /// 6. `REQUEST_HEADERS:Name` for every header but the ones listed
