@@ -242,9 +242,22 @@ fn word_at(b: &[u8], i: usize) -> bool {
     is_word_byte(b[i]) && !space_at(b, i)
 }
 
+/// Word bytes: ASCII letters and digits, `_`, `$` and non-ASCII. One table
+/// load per byte (the lexer's hottest test).
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+        c += 1;
+    }
+    t
+};
+
 #[inline]
 pub(crate) fn is_word_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+    WORD_BYTE[c as usize]
 }
 
 /// Skips whitespace and inline block comments starting at `i`; returns the
@@ -619,8 +632,14 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
         i = end;
     }
     let mut buf = [0u8; 32];
+    // The trivia after a word is skipped once to look for `(`; the result
+    // is kept for the next iteration, which starts at the same position.
+    let mut after_word: Option<(usize, usize, bool)> = None;
     loop {
-        let (next, odd) = skip_trivia_odd(b, i);
+        let (next, odd) = match after_word.take() {
+            Some((from, next, odd)) if from == i => (next, odd),
+            _ => skip_trivia_odd(b, i),
+        };
         i = next;
         out.odd_space |= odd;
         if i >= b.len() {
@@ -825,7 +844,8 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
                     i = j;
                     let word = &b[start..j];
                     let kind = if dotted { Tk::Word } else { first };
-                    let next = skip_trivia(b, i);
+                    let (next, odd) = skip_trivia_odd(b, i);
+                    after_word = Some((i, next, odd));
                     if next < b.len() && b[next] == b'(' && !keyword_before_paren(kind) {
                         let class =
                             lower_into(word, &mut buf).map_or(FnClass::Generic, classify_function);

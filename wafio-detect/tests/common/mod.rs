@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod harness;
+
 /// `../shared/corpus` beside the project root, or `$WAFIO_CORPUS`.
 pub fn corpus_dir() -> PathBuf {
     if let Ok(p) = std::env::var("WAFIO_CORPUS") {
