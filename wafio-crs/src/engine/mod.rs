@@ -179,7 +179,10 @@ impl EngineBuilder {
         let config = ast::parse_str("<engine>", &main, &self.parse)?;
         // Regexes are compiled once, by the operators (same flags, errors
         // naming the rule), so lowering does not check them a second time.
-        let lower = ast::ir::LowerOptions { check_regexes: false, ..ast::ir::LowerOptions::default() };
+        let lower = ast::ir::LowerOptions {
+            check_regexes: false,
+            ..ast::ir::LowerOptions::default()
+        };
         let set = ast::ir::lower(&config, &lower)?;
         let phases =
             compile::compile(&set, &config, &self.op_limits).map_err(EngineError::Compile)?;
@@ -424,7 +427,7 @@ impl Engine {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        self.response_mime.iter().any(|m| *m == mime)
+        self.response_mime.contains(&mime)
     }
 
     pub(crate) fn request_body_access(&self) -> bool {

@@ -207,7 +207,7 @@ pub struct Operator {
 #[derive(Clone, Debug)]
 enum Data {
     None,
-    Regex(regex::bytes::Regex),
+    Regex(LazyRegex),
     Phrases(AhoCorasick),
     Detector(std::sync::Arc<DetectorSet>),
     Ips(Vec<(IpAddr, u8)>),
@@ -270,7 +270,7 @@ impl Operator {
             return Err(bad("macros are not supported in this operator's argument"));
         }
         let data = match kind {
-            OperatorKind::Rx => Data::Regex(compile_regex(arg, limits)?),
+            OperatorKind::Rx => Data::Regex(LazyRegex::new(arg, limits)?),
             OperatorKind::Pm => {
                 let phrases: Vec<&str> = arg.split_ascii_whitespace().collect();
                 if phrases.is_empty() {
@@ -357,7 +357,7 @@ impl Operator {
     /// The compiled regex of an `@rx`.
     pub fn regex(&self) -> Option<&regex::bytes::Regex> {
         match &self.data {
-            Data::Regex(r) => Some(r),
+            Data::Regex(r) => r.get(),
             _ => None,
         }
     }
@@ -403,7 +403,8 @@ impl Operator {
             })
         };
         match (&self.data, self.kind) {
-            (Data::Regex(re), _) => {
+            (Data::Regex(lazy), _) => {
+                let re = lazy.get()?;
                 if captures {
                     let caps = re.captures(value)?;
                     let groups: Vec<Vec<u8>> = (0..caps.len().min(10))
@@ -447,7 +448,7 @@ impl Operator {
                 let ip: IpAddr = std::str::from_utf8(value).ok()?.trim().parse().ok()?;
                 nets.iter()
                     .any(|&(net, bits)| ip_in(ip, net, bits))
-                    .then(|| whole())?
+                    .then(whole)?
             }
             (Data::Bytes(allowed), _) => {
                 value
@@ -502,28 +503,93 @@ impl Operator {
     }
 }
 
+/// An `@rx` pattern checked at build time and compiled on its first use.
+///
+/// Building every CRS regex up front dominated the engine's build time,
+/// while one request at paranoia level 1 only reaches a fraction of them.
+/// The build still refuses a pattern that does not parse (the error names
+/// the rule); only the compiled-size limits (`OperatorLimits::regex_size`,
+/// `regex_dfa_size`) are checked at first use. A pattern that exceeds
+/// them then never matches (its rule stays silent); [`LazyRegex::new`]
+/// keeps that case out of practice by building eagerly any pattern whose
+/// source is longer than [`EAGER_REGEX_LEN`].
+#[derive(Clone, Debug)]
+struct LazyRegex {
+    translated: String,
+    size: usize,
+    dfa: usize,
+    cell: std::sync::OnceLock<Option<regex::bytes::Regex>>,
+}
+
+/// Patterns longer than this many bytes are compiled at build time, so a
+/// size-limit error stays a build error where it can plausibly happen.
+pub const EAGER_REGEX_LEN: usize = 4096;
+
+impl LazyRegex {
+    fn new(pattern: &str, limits: &OperatorLimits) -> Result<LazyRegex, OperatorError> {
+        let translated = crate::ir::pcre_to_regex(pattern).into_owned();
+        let cell = std::sync::OnceLock::new();
+        if translated.len() > EAGER_REGEX_LEN {
+            let _ = cell.set(Some(compile_regex(pattern, limits)?));
+        } else {
+            regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .dot_matches_new_line(true)
+                .multi_line(true)
+                .build()
+                .parse(&translated)
+                .map_err(|e| regex_error(&e.to_string()))?;
+        }
+        Ok(LazyRegex {
+            translated,
+            size: limits.regex_size,
+            dfa: limits.regex_dfa_size,
+            cell,
+        })
+    }
+
+    fn get(&self) -> Option<&regex::bytes::Regex> {
+        self.cell
+            .get_or_init(|| build_regex(&self.translated, self.size, self.dfa).ok())
+            .as_ref()
+    }
+}
+
+fn build_regex(
+    translated: &str,
+    size: usize,
+    dfa: usize,
+) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(translated)
+        .unicode(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+        .size_limit(size)
+        .dfa_size_limit(dfa)
+        .build()
+}
+
+fn regex_error(msg: &str) -> OperatorError {
+    let hint = if msg.contains("look-around") || msg.contains("backreference") {
+        " (PCRE-only syntax: lookaround and backreferences need backtracking, which this engine refuses)"
+    } else {
+        ""
+    };
+    OperatorError::Regex(format!(
+        "{}{hint}",
+        msg.lines().last().unwrap_or(msg).trim()
+    ))
+}
+
 /// Compiles a SecLang `@rx` pattern as ModSecurity matches it on bytes.
 pub fn compile_regex(
     pattern: &str,
     limits: &OperatorLimits,
 ) -> Result<regex::bytes::Regex, OperatorError> {
     let translated = crate::ir::pcre_to_regex(pattern);
-    regex::bytes::RegexBuilder::new(&translated)
-        .unicode(false)
-        .dot_matches_new_line(true)
-        .multi_line(true)
-        .size_limit(limits.regex_size)
-        .dfa_size_limit(limits.regex_dfa_size)
-        .build()
-        .map_err(|e| {
-            let msg = e.to_string();
-            let hint = if msg.contains("look-around") || msg.contains("backreference") {
-                " (PCRE-only syntax: lookaround and backreferences need backtracking, which this engine refuses)"
-            } else {
-                ""
-            };
-            OperatorError::Regex(format!("{}{hint}", msg.lines().last().unwrap_or(&msg).trim()))
-        })
+    build_regex(&translated, limits.regex_size, limits.regex_dfa_size)
+        .map_err(|e| regex_error(&e.to_string()))
 }
 
 fn phrase_matcher<S: AsRef<[u8]>>(phrases: &[S]) -> Result<AhoCorasick, String> {
@@ -687,6 +753,25 @@ fn invalid_url_encoding(b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rx_is_checked_at_build_and_compiled_on_first_use() {
+        let limits = OperatorLimits::default();
+        let e = Operator::compile("rx", "a(?=b)", false, Path::new("."), &limits)
+            .expect_err("look-ahead must be refused at build time");
+        assert!(e.to_string().contains("look-around"), "{e}");
+        let e = Operator::compile("rx", "a(b", false, Path::new("."), &limits)
+            .expect_err("unbalanced group must be refused at build time");
+        assert!(matches!(e, OperatorError::Regex(_)), "{e}");
+        let rx = op("rx", "^ab+c$");
+        let Data::Regex(lazy) = &rx.data else {
+            panic!("not a regex");
+        };
+        assert!(lazy.cell.get().is_none(), "compiled before use");
+        assert!(rx.eval(b"abbc", &|_| Vec::new(), false).is_some());
+        assert!(rx.eval(b"abx", &|_| Vec::new(), false).is_none());
+        assert!(lazy.cell.get().is_some_and(Option::is_some));
+    }
 
     fn op(name: &str, arg: &str) -> Operator {
         Operator::compile(name, arg, false, Path::new("."), &OperatorLimits::default())

@@ -222,7 +222,9 @@ impl<'e> Transaction<'e> {
             highest_severity: self.highest_severity,
             force_body_variable: self.force_body_variable,
             processor_hint: self.body_processor.or_else(|| {
-                self.req.header("content-type").and_then(BodyProcessor::from_content_type)
+                self.req
+                    .header("content-type")
+                    .and_then(BodyProcessor::from_content_type)
             }),
         }
     }
@@ -345,7 +347,7 @@ impl<'e> Transaction<'e> {
                 src.collect(t, &extra, &mut values);
                 for v in &values {
                     if let Some(hit) = eval_value(link, &v.value, &expand, &mut buf_a, &mut buf_b) {
-                        hits.push((v.name.to_string(), hit.0, hit.1));
+                        hits.push((v.display_name(), hit.0, hit.1));
                     }
                 }
             }
@@ -419,7 +421,9 @@ impl<'e> Transaction<'e> {
                 }
                 "requestBodyProcessor" => self.body_processor = BodyProcessor::from_name(value),
                 "requestBodyAccess" => self.body_access = value.eq_ignore_ascii_case("on"),
-                "forceRequestBodyVariable" => self.force_body_variable = value.eq_ignore_ascii_case("on"),
+                "forceRequestBodyVariable" => {
+                    self.force_body_variable = value.eq_ignore_ascii_case("on")
+                }
                 // Audit and debug logging options have no effect in this engine.
                 _ => {}
             },
@@ -502,14 +506,12 @@ impl<'e> Transaction<'e> {
                     String::from_utf8_lossy(&expand_template(&self.source(), t, None)).into_owned();
                 self.disrupt(head, phase, head.status.unwrap_or(302), Some(url));
             }
-            Some(Disruptive::Allow(scope)) => {
-                if self.mode == RuleEngineMode::On {
-                    self.allow = match scope.as_deref() {
-                        Some("phase") => Allow::Phase(phase),
-                        Some("request") => Allow::Request,
-                        _ => Allow::All,
-                    };
-                }
+            Some(Disruptive::Allow(scope)) if self.mode == RuleEngineMode::On => {
+                self.allow = match scope.as_deref() {
+                    Some("phase") => Allow::Phase(phase),
+                    Some("request") => Allow::Request,
+                    _ => Allow::All,
+                };
             }
             // `block` follows SecDefaultAction, which CRS sets to `pass`
             // (anomaly scoring); `pass`, `pause` and `proxy` do not disrupt.

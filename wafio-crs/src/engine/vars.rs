@@ -48,12 +48,28 @@ pub struct CTarget {
 /// One value of a target: its display name (`ARGS:id`) and bytes.
 #[derive(Clone, Debug)]
 pub struct VarValue<'a> {
-    /// `COLLECTION:key` or `VARIABLE`.
+    /// `COLLECTION:key` or `VARIABLE`; just `COLLECTION` when `keyed` is
+    /// set (the key is then appended by [`VarValue::display_name`], built
+    /// only for values that match, not for every value inspected).
     pub name: Cow<'a, str>,
+    /// Whether `key` completes `name` (see [`VarValue::display_name`]).
+    pub keyed: bool,
     /// The key alone (for exclusions by key).
     pub key: Cow<'a, [u8]>,
     /// The value.
     pub value: Cow<'a, [u8]>,
+}
+
+impl VarValue<'_> {
+    /// The name as logged and as `MATCHED_VAR_NAME`: `COLLECTION:key` or
+    /// `VARIABLE`.
+    pub fn display_name(&self) -> String {
+        if self.keyed {
+            format!("{}:{}", self.name, String::from_utf8_lossy(&self.key))
+        } else {
+            self.name.to_string()
+        }
+    }
 }
 
 /// The response as the engine sees it.
@@ -96,14 +112,16 @@ pub struct VarSource<'a> {
 fn text<'a>(name: &'static str, v: impl Into<Cow<'a, [u8]>>) -> VarValue<'a> {
     VarValue {
         name: Cow::Borrowed(name),
+        keyed: false,
         key: Cow::Borrowed(b""),
         value: v.into(),
     }
 }
 
-fn keyed<'a>(collection: &str, key: &'a [u8], value: &'a [u8]) -> VarValue<'a> {
+fn keyed<'a>(collection: &'static str, key: &'a [u8], value: &'a [u8]) -> VarValue<'a> {
     VarValue {
-        name: Cow::Owned(format!("{collection}:{}", String::from_utf8_lossy(key))),
+        name: Cow::Borrowed(collection),
+        keyed: true,
         key: Cow::Borrowed(key),
         value: Cow::Borrowed(value),
     }
@@ -120,23 +138,23 @@ impl<'a> VarSource<'a> {
         let start = out.len();
         self.members(t.collection, out);
         // Selection and exclusions by key.
-        let mut i = start;
-        while i < out.len() {
-            let key = &out[i].key;
-            let keep = t.select.selects(key)
-                && !t.exclusions.iter().any(|e| e.selects(key))
-                && !extra_exclusions.iter().any(|e| e.selects(key));
-            if keep {
-                i += 1;
-            } else {
-                out.remove(i);
+        let mut i = 0;
+        out.retain(|v| {
+            i += 1;
+            if i <= start {
+                return true;
             }
-        }
+            let key = &v.key;
+            t.select.selects(key)
+                && !t.exclusions.iter().any(|e| e.selects(key))
+                && !extra_exclusions.iter().any(|e| e.selects(key))
+        });
         if t.count {
             let n = out.len() - start;
             out.truncate(start);
             out.push(VarValue {
                 name: Cow::Borrowed(t.collection),
+                keyed: false,
                 key: Cow::Borrowed(b""),
                 value: Cow::Owned(n.to_string().into_bytes()),
             });
@@ -222,6 +240,7 @@ impl<'a> VarSource<'a> {
             "FILES_SIZES" => {
                 for f in &r.files {
                     out.push(VarValue {
+                        keyed: false,
                         name: Cow::Owned(format!(
                             "FILES_SIZES:{}",
                             String::from_utf8_lossy(&f.field)
@@ -267,7 +286,12 @@ impl<'a> VarSource<'a> {
                 for x in &r.xml {
                     out.push(VarValue {
                         name: Cow::Borrowed(if x.attribute { "XML://@*" } else { "XML:/*" }),
-                        key: Cow::Borrowed(if x.attribute { &b"//@*"[..] } else { &b"/*"[..] }),
+                        keyed: false,
+                        key: Cow::Borrowed(if x.attribute {
+                            &b"//@*"[..]
+                        } else {
+                            &b"/*"[..]
+                        }),
                         value: Cow::Borrowed(&x.value),
                     });
                 }
@@ -287,7 +311,10 @@ impl<'a> VarSource<'a> {
             // when no processor applies.
             "REQBODY_PROCESSOR" => {
                 let p = r.body_processor.or(self.processor_hint);
-                out.push(text("REQBODY_PROCESSOR", p.map_or(&b""[..], |p| p.name().as_bytes())));
+                out.push(text(
+                    "REQBODY_PROCESSOR",
+                    p.map_or(&b""[..], |p| p.name().as_bytes()),
+                ));
             }
             "TX" => {
                 for (k, v) in self.tx {
