@@ -462,13 +462,13 @@ impl<'e> Transaction<'e> {
                 "ModSecurity: Warning. Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' ) [file \"{}\"] [line \"{}\"] [id \"{}\"] [msg \"{}\"] [data \"{}\"]",
                 head.operator.kind(),
                 head.operator.arg().chars().take(LOG_VALUE_MAX).collect::<String>(),
-                var_name,
-                String::from_utf8_lossy(shown),
+                log_escape(var_name.as_bytes()),
+                log_escape(shown),
                 head.file.display(),
                 head.line,
                 head.id,
-                msg,
-                logdata
+                log_escape(msg.as_bytes()),
+                log_escape(logdata.as_bytes())
             );
             if let Some(s) = head.meta.severity {
                 line.push_str(&format!(" [severity \"{s}\"]"));
@@ -529,6 +529,22 @@ impl<'e> Transaction<'e> {
             });
         }
     }
+}
+
+/// A log field on one line: control bytes as `\xHH` (as ModSecurity
+/// writes them), invalid UTF-8 as U+FFFD.
+fn log_escape(b: &[u8]) -> String {
+    let text = String::from_utf8_lossy(b);
+    let mut out = String::with_capacity(b.len());
+    for c in text.chars() {
+        match c {
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Transforms a value as the rule says and runs its operator: on the final
