@@ -39,7 +39,7 @@ fn example_requests_benign_pass_attacks_block() {
         String::from_utf8_lossy(&out.stderr)
     );
     let lines = json_lines(&out);
-    let mut ids: Vec<String> = lines
+    let ids: Vec<String> = lines
         .iter()
         .map(|l| l["id"].as_str().unwrap_or_default().to_owned())
         .collect();
