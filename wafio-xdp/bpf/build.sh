@@ -5,7 +5,8 @@
 #   bpf/build.sh --check  rebuild into a temporary directory and fail when the
 #                         committed objects differ (CI runs this)
 #
-# Reproducible: sources are compiled from inside bpf/ with relative paths,
+# Reproducible: sources are compiled from inside bpf/ with the directory
+# mapped to `.` (-fdebug-prefix-map, clang otherwise embeds it in BTF),
 # DWARF is stripped (`llvm-strip -g`; BTF and BTF.ext stay, aya needs them),
 # so the object depends only on the source, the headers and clang's version.
 set -eu
@@ -19,7 +20,7 @@ build() {
     for src in *.bpf.c; do
         obj="$out/${src%.c}.o"
         "$CLANG" -O2 -g -target bpf -D__TARGET_ARCH_x86 -I"$ARCH_INC" \
-            -Wall -Werror -fno-ident -c "$src" -o "$obj"
+            -Wall -Werror -fdebug-prefix-map="$PWD"=. -fno-ident -c "$src" -o "$obj"
         "$STRIP" -g "$obj"
     done
 }
