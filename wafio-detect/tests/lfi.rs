@@ -5,22 +5,9 @@
 mod common;
 
 use proptest::prelude::*;
-use serde::Deserialize;
 use wafio_detect::{DetectorKind, DetectorSet};
 
 const KIND: DetectorKind = DetectorKind::Lfi;
-
-#[derive(Deserialize)]
-struct Case {
-    input: String,
-    expect: String,
-    why: String,
-}
-
-#[derive(Deserialize)]
-struct Cases {
-    case: Vec<Case>,
-}
 
 fn set() -> DetectorSet {
     DetectorSet::builder().only(&[KIND]).build()
@@ -34,42 +21,7 @@ fn blocks(set: &DetectorSet, v: &[u8]) -> bool {
 
 #[test]
 fn testdata_cases() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/lfi.toml");
-    let text = std::fs::read_to_string(path).expect("testdata/lfi.toml");
-    let cases: Cases = toml::from_str(&text).expect("testdata/lfi.toml parses");
-    let set = set();
-    let (mut attacks, mut benign) = (0, 0);
-    let mut failures = Vec::new();
-    for c in &cases.case {
-        let want = match c.expect.as_str() {
-            "block" => {
-                attacks += 1;
-                true
-            }
-            "pass" => {
-                benign += 1;
-                false
-            }
-            other => panic!(
-                "case {:?}: expect must be block or pass, not {other:?}",
-                c.input
-            ),
-        };
-        assert!(!c.why.trim().is_empty(), "case {:?} needs a why", c.input);
-        if blocks(&set, c.input.as_bytes()) != want {
-            failures.push(format!("{:?} expected {} ({})", c.input, c.expect, c.why));
-        }
-    }
-    assert!(
-        attacks >= 20 && benign >= attacks,
-        "{attacks} attack cases, {benign} benign cases"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} failing cases:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    common::harness::check_cases(KIND, "lfi");
 }
 
 fn rate(set: &DetectorSet, values: &[Vec<u8>]) -> f64 {

@@ -5,23 +5,9 @@
 mod common;
 
 use proptest::prelude::*;
-use serde::Deserialize;
 use wafio_detect::{DetectorKind, DetectorSet};
 
 const KIND: DetectorKind = DetectorKind::Sqli;
-
-#[derive(Deserialize)]
-struct Case {
-    input: String,
-    expect: String,
-    class: Option<String>,
-    why: String,
-}
-
-#[derive(Deserialize)]
-struct Cases {
-    case: Vec<Case>,
-}
 
 fn set() -> DetectorSet {
     DetectorSet::builder().only(&[KIND]).build()
@@ -35,66 +21,7 @@ fn blocks(set: &DetectorSet, v: &[u8]) -> bool {
 
 #[test]
 fn testdata_cases() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sqli.toml");
-    let text = std::fs::read_to_string(path).expect("testdata/sqli.toml");
-    let cases: Cases = toml::from_str(&text).expect("testdata/sqli.toml parses");
-    let set = set();
-    let (mut attacks, mut benign) = (0, 0);
-    let mut failures = Vec::new();
-    for c in &cases.case {
-        let want = match c.expect.as_str() {
-            "block" => {
-                attacks += 1;
-                true
-            }
-            "pass" => {
-                benign += 1;
-                false
-            }
-            other => panic!(
-                "case {:?}: expect must be block or pass, not {other:?}",
-                c.input
-            ),
-        };
-        assert!(!c.why.trim().is_empty(), "case {:?} needs a why", c.input);
-        let findings = set.scan(c.input.as_bytes());
-        let got = findings
-            .iter()
-            .any(|f| f.detector == KIND && f.confidence >= 0.5);
-        if got != want {
-            failures.push(format!(
-                "{:?} expected {} ({}), got {:?}",
-                c.input, c.expect, c.why, findings
-            ));
-            continue;
-        }
-        if let Some(class) = &c.class {
-            let best = findings
-                .iter()
-                .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
-            if best.map(|f| f.class) != Some(class.as_str()) {
-                failures.push(format!(
-                    "{:?} expected class {class}, got {:?}",
-                    c.input,
-                    best.map(|f| f.class)
-                ));
-            }
-        }
-        for f in &findings {
-            assert!(f.span.start <= f.span.end && f.span.end <= c.input.len());
-            assert!(!f.reason.is_empty());
-        }
-    }
-    assert!(
-        attacks >= 30 && benign >= attacks,
-        "{attacks} attack cases, {benign} benign cases"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} failing cases:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    common::harness::check_cases(KIND, "sqli");
 }
 
 fn rate(set: &DetectorSet, values: &[Vec<u8>]) -> f64 {
