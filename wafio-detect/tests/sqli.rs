@@ -4,57 +4,32 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::harness;
 use proptest::prelude::*;
 use wafio_detect::{DetectorKind, DetectorSet};
 
 const KIND: DetectorKind = DetectorKind::Sqli;
 
 fn set() -> DetectorSet {
-    DetectorSet::builder().only(&[KIND]).build()
+    harness::set(KIND)
 }
 
 fn blocks(set: &DetectorSet, v: &[u8]) -> bool {
-    set.scan(v)
-        .iter()
-        .any(|f| f.detector == KIND && f.confidence >= 0.5)
+    harness::blocks(set, KIND, v)
 }
 
 #[test]
 fn testdata_cases() {
-    common::harness::check_cases(KIND, "sqli");
+    harness::check_cases(KIND, "sqli");
 }
 
 fn rate(set: &DetectorSet, values: &[Vec<u8>]) -> f64 {
-    let n = values.iter().filter(|v| blocks(set, v)).count();
-    n as f64 / values.len().max(1) as f64
+    harness::rate(set, KIND, values)
 }
 
 #[test]
 fn httpparams_floors() {
-    let set = set();
-    let sets = common::httpparams();
-    let get = |name: &str| {
-        sets.iter()
-            .find(|s| s.name == name)
-            .unwrap_or_else(|| panic!("set {name}"))
-    };
-    let attack = rate(&set, &get("httpparams/sqli").values);
-    assert!(
-        attack >= 0.995,
-        "httpparams/sqli blocked {:.2}%",
-        attack * 100.0
-    );
-    let norm = get("httpparams/norm");
-    let fps: Vec<_> = norm
-        .values
-        .iter()
-        .filter(|v| blocks(&set, v))
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-        .collect();
-    assert!(
-        fps.is_empty(),
-        "false positives on httpparams/norm: {fps:?}"
-    );
+    harness::check_httpparams(KIND, "httpparams/sqli", 0.995);
 }
 
 #[test]

@@ -36,6 +36,40 @@ pub fn blocks(set: &DetectorSet, kind: DetectorKind, v: &[u8]) -> bool {
         .any(|f| f.detector == kind && f.confidence >= 0.5)
 }
 
+/// The share of `values` that `kind` blocks.
+pub fn rate(set: &DetectorSet, kind: DetectorKind, values: &[Vec<u8>]) -> f64 {
+    let n = values.iter().filter(|v| blocks(set, kind, v)).count();
+    n as f64 / values.len().max(1) as f64
+}
+
+/// At least `floor` of the httpparams `attack_set` blocked, and no value of
+/// httpparams `norm`.
+pub fn check_httpparams(kind: DetectorKind, attack_set: &str, floor: f64) {
+    let set = set(kind);
+    let sets = super::httpparams();
+    let get = |name: &str| {
+        sets.iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("set {name}"))
+    };
+    let attack = rate(&set, kind, &get(attack_set).values);
+    assert!(
+        attack >= floor,
+        "{attack_set} blocked {:.2}%",
+        attack * 100.0
+    );
+    let fps: Vec<_> = get("httpparams/norm")
+        .values
+        .iter()
+        .filter(|v| blocks(&set, kind, v))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    assert!(
+        fps.is_empty(),
+        "false positives on httpparams/norm: {fps:?}"
+    );
+}
+
 fn unhex(s: &str) -> Vec<u8> {
     let s: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
     assert!(s.len() % 2 == 0, "odd hex length in {s:?}");
