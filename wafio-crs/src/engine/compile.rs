@@ -1,6 +1,7 @@
 //! IR → engine plan: operators compiled, transformations resolved, rules
 //! grouped per phase with their markers.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::ast::ir::{
@@ -8,6 +9,7 @@ use crate::ast::ir::{
 };
 use crate::ast::Config;
 use crate::engine::operator::{Operator, OperatorLimits};
+use crate::engine::prefilter::{Chain, Prefilter};
 use crate::engine::transform::Transform;
 use crate::engine::vars::{CTarget, Select};
 
@@ -38,6 +40,11 @@ pub struct CRule {
     pub operator: Operator,
     /// Transformations.
     pub transforms: Vec<Transform>,
+    /// Index of the interned transformation chain (see
+    /// [`crate::engine::prefilter::Chain`]).
+    pub tchain: u32,
+    /// Bit of this link in the engine's literal prefilter, if it has one.
+    pub prefilter: Option<u32>,
     /// Disruptive action.
     pub disruptive: Option<Disruptive>,
     /// Status for deny/redirect.
@@ -162,6 +169,8 @@ fn compile_rule(
         targets,
         operator,
         transforms,
+        tchain: 0,
+        prefilter: None,
         disruptive: rule.disruptive.clone(),
         status: rule.status,
         skip: rule.skip.unwrap_or(0),
@@ -205,6 +214,45 @@ pub fn compile(
     } else {
         Err(errors)
     }
+}
+
+/// Interns the transformation chains of every link and gives each link
+/// with needles (and no `multiMatch`) its prefilter bit.
+pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> (Vec<Chain>, Option<Prefilter>) {
+    let mut chains = vec![Chain::new(Vec::new())];
+    let mut ids: HashMap<Vec<Transform>, u32> = HashMap::from([(Vec::new(), 0)]);
+    let mut sets: Vec<Vec<Vec<u8>>> = Vec::new();
+    for item in phases.iter_mut().flatten() {
+        let PlanItem::Rule(rule) = item else { continue };
+        let mut link = Some(rule);
+        while let Some(l) = link {
+            l.tchain = *ids.entry(l.transforms.clone()).or_insert_with(|| {
+                chains.push(Chain::new(l.transforms.clone()));
+                (chains.len() - 1) as u32
+            });
+            if let (false, Some(n)) = (l.multi_match, l.operator.needles()) {
+                l.prefilter = Some(sets.len() as u32);
+                sets.push(n.to_vec());
+            }
+            link = l.chain.as_deref_mut();
+        }
+    }
+    let prefilter = if sets.is_empty() {
+        None
+    } else {
+        Prefilter::build(&sets)
+    };
+    if prefilter.is_none() {
+        for item in phases.iter_mut().flatten() {
+            let PlanItem::Rule(rule) = item else { continue };
+            let mut link = Some(rule);
+            while let Some(l) = link {
+                l.prefilter = None;
+                link = l.chain.as_deref_mut();
+            }
+        }
+    }
+    (chains, prefilter)
 }
 
 /// Whether a ctl/removal selector picks a rule.

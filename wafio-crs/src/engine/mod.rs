@@ -16,8 +16,10 @@
 //! that call out (`@rbl`, `@geoLookup`, `@inspectFile`, …). Persistent
 //! collections (`IP`, `GLOBAL`, `SESSION`, …) last one transaction.
 
+mod cache;
 pub mod compile;
 pub mod operator;
+pub mod prefilter;
 pub mod transform;
 mod tx;
 pub mod vars;
@@ -184,10 +186,13 @@ impl EngineBuilder {
             ..ast::ir::LowerOptions::default()
         };
         let set = ast::ir::lower(&config, &lower)?;
-        let phases =
+        let mut phases =
             compile::compile(&set, &config, &self.op_limits).map_err(EngineError::Compile)?;
+        let (chains, prefilter) = compile::index(&mut phases);
         let mut engine = Engine {
             phases,
+            chains,
+            prefilter,
             mode: RuleEngineMode::On,
             request_body_access: true,
             response_body_access: false,
@@ -222,6 +227,8 @@ impl EngineBuilder {
 #[derive(Debug)]
 pub struct Engine {
     phases: [Vec<PlanItem>; 6],
+    chains: Vec<prefilter::Chain>,
+    prefilter: Option<prefilter::Prefilter>,
     mode: RuleEngineMode,
     request_body_access: bool,
     response_body_access: bool,
@@ -428,6 +435,14 @@ impl Engine {
             .trim()
             .to_ascii_lowercase();
         self.response_mime.contains(&mime)
+    }
+
+    pub(crate) fn chain(&self, id: u32) -> &prefilter::Chain {
+        &self.chains[id as usize]
+    }
+
+    pub(crate) fn prefilter(&self) -> Option<&prefilter::Prefilter> {
+        self.prefilter.as_ref()
     }
 
     pub(crate) fn request_body_access(&self) -> bool {

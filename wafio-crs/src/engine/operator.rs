@@ -15,6 +15,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use aho_corasick::AhoCorasick;
+
+use crate::engine::prefilter;
 use wafio_detect::{DetectorKind, DetectorSet};
 
 /// Limits on compiling operators.
@@ -202,6 +204,9 @@ pub struct Operator {
     arg: String,
     has_macro: bool,
     data: Data,
+    /// Literals of which every positive match contains one (see
+    /// [`crate::engine::prefilter`]).
+    needles: Option<Vec<Vec<u8>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -269,13 +274,19 @@ impl Operator {
         if has_macro && static_only {
             return Err(bad("macros are not supported in this operator's argument"));
         }
+        let mut needles = None;
         let data = match kind {
-            OperatorKind::Rx => Data::Regex(LazyRegex::new(arg, limits)?),
+            OperatorKind::Rx => {
+                let (lazy, n) = LazyRegex::new(arg, limits)?;
+                needles = n;
+                Data::Regex(lazy)
+            }
             OperatorKind::Pm => {
                 let phrases: Vec<&str> = arg.split_ascii_whitespace().collect();
                 if phrases.is_empty() {
                     return Err(bad("no phrases"));
                 }
+                needles = prefilter::phrase_needles(&phrases);
                 Data::Phrases(phrase_matcher(&phrases).map_err(|e| bad(&e))?)
             }
             OperatorKind::PmFromFile => {
@@ -292,6 +303,7 @@ impl Operator {
                 if phrases.is_empty() {
                     return Err(bad("the files hold no phrases"));
                 }
+                needles = prefilter::phrase_needles(&phrases);
                 Data::Phrases(phrase_matcher(&phrases).map_err(|e| bad(&e))?)
             }
             OperatorKind::DetectSqli => Data::Detector(std::sync::Arc::new(
@@ -336,7 +348,14 @@ impl Operator {
             arg: arg.to_string(),
             has_macro,
             data,
+            needles,
         })
+    }
+
+    /// Literals of which every positive match contains one (ASCII case
+    /// ignored), when the operator has such a set.
+    pub(crate) fn needles(&self) -> Option<&[Vec<u8>]> {
+        self.needles.as_deref()
     }
 
     /// The operator.
@@ -406,6 +425,11 @@ impl Operator {
             (Data::Regex(lazy), _) => {
                 let re = lazy.get()?;
                 if captures {
+                    // Most values do not match: a plain search first, the
+                    // (much slower) capture search only for a match.
+                    if !re.is_match(value) {
+                        return None;
+                    }
                     let caps = re.captures(value)?;
                     let groups: Vec<Vec<u8>> = (0..caps.len().min(10))
                         .map(|i| {
@@ -526,27 +550,35 @@ struct LazyRegex {
 pub const EAGER_REGEX_LEN: usize = 4096;
 
 impl LazyRegex {
-    fn new(pattern: &str, limits: &OperatorLimits) -> Result<LazyRegex, OperatorError> {
+    /// Checks (or, for long patterns, builds) the regex; also returns its
+    /// prefilter needles, read off the same syntax tree.
+    fn new(
+        pattern: &str,
+        limits: &OperatorLimits,
+    ) -> Result<(LazyRegex, Option<prefilter::Needles>), OperatorError> {
         let translated = crate::ir::pcre_to_regex(pattern).into_owned();
         let cell = std::sync::OnceLock::new();
         if translated.len() > EAGER_REGEX_LEN {
             let _ = cell.set(Some(compile_regex(pattern, limits)?));
-        } else {
-            regex_syntax::ParserBuilder::new()
-                .unicode(false)
-                .utf8(false)
-                .dot_matches_new_line(true)
-                .multi_line(true)
-                .build()
-                .parse(&translated)
-                .map_err(|e| regex_error(&e.to_string()))?;
         }
-        Ok(LazyRegex {
-            translated,
-            size: limits.regex_size,
-            dfa: limits.regex_dfa_size,
-            cell,
-        })
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .dot_matches_new_line(true)
+            .multi_line(true)
+            .build()
+            .parse(&translated)
+            .map_err(|e| regex_error(&e.to_string()))?;
+        let needles = prefilter::hir_needles(&hir);
+        Ok((
+            LazyRegex {
+                translated,
+                size: limits.regex_size,
+                dfa: limits.regex_dfa_size,
+                cell,
+            },
+            needles,
+        ))
     }
 
     fn get(&self) -> Option<&regex::bytes::Regex> {

@@ -1,13 +1,15 @@
 //! One request through the engine: phases, rule evaluation, actions.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ast::ir::{Ctl, CtlSelector, Disruptive, SetVarOp, Template, TemplatePart};
+use crate::engine::cache::{ValueCache, UNION_COLLECTIONS};
 use crate::engine::compile::{compile_ctl_select, selects_rule, CRule, PlanItem};
 use crate::engine::operator::atoi;
 use crate::engine::transform::Transform;
-use crate::engine::vars::{ResponseData, RuleInfo, Select, VarSource, VarValue};
+use crate::engine::vars::{CTarget, ResponseData, RuleInfo, Select, VarSource, VarValue, NO_SLOT};
 use crate::engine::{Engine, RuleEngineMode};
 use crate::request::{BodyProcessor, HttpRequest, RequestData};
 
@@ -85,6 +87,7 @@ pub struct Transaction<'e> {
     body_access: bool,
     force_body_variable: bool,
     remote_addr: String,
+    cache: RefCell<ValueCache>,
 }
 
 impl<'e> Transaction<'e> {
@@ -110,6 +113,7 @@ impl<'e> Transaction<'e> {
             body_access: engine.request_body_access(),
             force_body_variable: false,
             remote_addr: "127.0.0.1".to_string(),
+            cache: RefCell::default(),
         }
     }
 
@@ -125,6 +129,7 @@ impl<'e> Transaction<'e> {
             return;
         }
         if self.body_access && !self.req.body.is_empty() {
+            self.cache.get_mut().clear();
             let limit = self.engine.request_body_limit();
             if self.req.body.len() > limit {
                 self.req.reqbody_error = true;
@@ -150,6 +155,7 @@ impl<'e> Transaction<'e> {
             .unwrap_or_default();
         let body = std::mem::take(&mut resp.body);
         self.resp = Some(resp);
+        self.cache.get_mut().clear();
         if self.disrupted() {
             return;
         }
@@ -281,12 +287,7 @@ impl<'e> Transaction<'e> {
     /// Evaluates a rule and its chain; on a full match runs the actions.
     fn eval_rule(&mut self, head: &'e CRule, phase: u8) -> bool {
         self.matched_vars.clear();
-        let info = RuleInfo {
-            id: head.id,
-            severity: head.meta.severity,
-            ver: head.meta.ver.clone().unwrap_or_default(),
-            ..RuleInfo::default()
-        };
+        let mut info: Option<RuleInfo> = None;
         // As in ModSecurity, each link's non-disruptive actions (setvar,
         // ctl) run as soon as that link matches, before the next link is
         // evaluated (CRS chains read in a link what the previous one set);
@@ -297,6 +298,12 @@ impl<'e> Transaction<'e> {
             if hits.is_empty() {
                 return false;
             }
+            let info = info.get_or_insert_with(|| RuleInfo {
+                id: head.id,
+                severity: head.meta.severity,
+                ver: head.meta.ver.clone().unwrap_or_default(),
+                ..RuleInfo::default()
+            });
             // Per matched value, as ModSecurity v3: captures, MATCHED_VAR,
             // then the link's setvar/ctl with them.
             for (name, value, captures) in hits {
@@ -308,17 +315,18 @@ impl<'e> Transaction<'e> {
                 if !name.is_empty() {
                     self.matched_vars.push((name, value));
                 }
-                self.run_actions(l, &info);
+                self.run_actions(l, info);
             }
             link = l.chain.as_deref();
         }
-        self.record_match(head, phase, info);
+        self.record_match(head, phase, info.unwrap_or_default());
         true
     }
 
     /// Evaluates one link's targets: the matched values with their names
     /// and captures, in target order.
     fn eval_link(&self, head: &CRule, link: &'e CRule) -> Vec<(String, Vec<u8>, Vec<Vec<u8>>)> {
+        let engine = self.engine;
         let mut hits: Vec<(String, Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
         {
             let src = self.source();
@@ -333,26 +341,102 @@ impl<'e> Transaction<'e> {
                     hits.push((String::new(), Vec::new(), m.captures));
                 }
             }
-            let mut values: Vec<VarValue<'_>> = Vec::new();
             let mut buf_a = Vec::new();
             let mut buf_b = Vec::new();
+            // `ctl:ruleRemoveTarget*` exclusions that apply to this rule,
+            // looked up once per link.
+            let removed: Vec<(&str, &Select)> = self
+                .removed_targets
+                .iter()
+                .filter(|(sel, _, _)| selects_rule(sel, head))
+                .map(|(_, coll, s)| (*coll, s))
+                .collect();
             for t in &link.targets {
-                let extra: Vec<&Select> = self
-                    .removed_targets
+                let extra: Vec<&Select> = removed
                     .iter()
-                    .filter(|(sel, coll, _)| *coll == t.collection && selects_rule(sel, head))
-                    .map(|(_, _, s)| s)
+                    .filter(|(coll, _)| *coll == t.collection)
+                    .map(|(_, s)| *s)
                     .collect();
-                values.clear();
-                src.collect(t, &extra, &mut values);
-                for v in &values {
-                    if let Some(hit) = eval_value(link, &v.value, &expand, &mut buf_a, &mut buf_b) {
-                        hits.push((v.display_name(), hit.0, hit.1));
+                // A whole collection that no value of can match this link
+                // (its prefilter bit is in no value's bits) is skipped in
+                // one step, whatever the selection and exclusions (they
+                // only narrow it); the union is built once per transaction.
+                let union = link
+                    .prefilter
+                    .zip(engine.prefilter())
+                    .and_then(|(bit, pf)| {
+                        let usable = !link.operator.negated() && !link.multi_match && !t.count;
+                        let coll = UNION_COLLECTIONS.iter().position(|c| *c == t.collection)?;
+                        usable.then_some((bit, pf, coll))
+                    });
+                if let Some((bit, pf, coll)) = union {
+                    let chain = engine.chain(link.tchain);
+                    let known = self.cache.borrow().union_has(coll, link.tchain, bit);
+                    let has = known.unwrap_or_else(|| {
+                        let all = CTarget {
+                            collection: t.collection,
+                            select: Select::All,
+                            exclusions: Vec::new(),
+                            count: false,
+                        };
+                        let mut values = Vec::new();
+                        src.for_each(&all, &[], &mut |v| values.push((v.slot, v.value)));
+                        if values.iter().any(|(s, _)| *s == NO_SLOT) {
+                            return true;
+                        }
+                        let mut cache = self.cache.borrow_mut();
+                        cache.build_union(
+                            coll,
+                            values.iter().map(|(s, v)| (*s, &v[..])),
+                            link.tchain,
+                            chain,
+                            pf,
+                        );
+                        cache.union_has(coll, link.tchain, bit).unwrap_or(true)
+                    });
+                    if !has {
+                        continue;
                     }
                 }
+                src.for_each(t, &extra, &mut |v| {
+                    let hit = if v.slot == NO_SLOT || link.multi_match {
+                        eval_value(link, &v.value, &expand, &mut buf_a, &mut buf_b)
+                    } else {
+                        self.eval_slot(link, &v, &expand)
+                    };
+                    if let Some(hit) = hit {
+                        hits.push((v.display_name(), hit.0, hit.1));
+                    }
+                });
             }
         }
         hits
+    }
+
+    /// [`eval_value`] for a value with a slot: the prefilter and the
+    /// transformed value come from the transaction's cache.
+    fn eval_slot(
+        &self,
+        link: &CRule,
+        v: &VarValue<'_>,
+        expand: &dyn Fn(&str) -> Vec<u8>,
+    ) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+        let engine = self.engine;
+        let chain = engine.chain(link.tchain);
+        let pf = engine.prefilter();
+        let mut cache = self.cache.borrow_mut();
+        if let (Some(bit), Some(pf)) = (link.prefilter, pf) {
+            if !link.operator.negated()
+                && !cache.may_match(v.slot, &v.value, link.tchain, chain, pf, bit)
+            {
+                return None;
+            }
+        }
+        let view = cache.view(v.slot, &v.value, link.tchain, chain, pf);
+        let value = view.bytes();
+        link.operator
+            .eval(value, expand, link.capture)
+            .map(|m| (value.to_vec(), m.captures))
     }
 
     fn run_actions(&mut self, link: &'e CRule, info: &RuleInfo) {

@@ -58,6 +58,28 @@ pub struct VarValue<'a> {
     pub key: Cow<'a, [u8]>,
     /// The value.
     pub value: Cow<'a, [u8]>,
+    /// Where the value lives in the request or response, as a dense index
+    /// for per-transaction caches ([`NO_SLOT`] for computed values and for
+    /// `TX` and other collections that change during a phase).
+    pub slot: u32,
+}
+
+/// The slot of a value no cache may keep.
+pub const NO_SLOT: u32 = u32::MAX;
+
+/// Single request/response variables with a slot of their own.
+#[derive(Clone, Copy)]
+enum Single {
+    Filename,
+    Basename,
+    Uri,
+    UriRaw,
+    Line,
+    Method,
+    Protocol,
+    Query,
+    Body,
+    ResponseBody,
 }
 
 impl VarValue<'_> {
@@ -115,6 +137,7 @@ fn text<'a>(name: &'static str, v: impl Into<Cow<'a, [u8]>>) -> VarValue<'a> {
         keyed: false,
         key: Cow::Borrowed(b""),
         value: v.into(),
+        slot: NO_SLOT,
     }
 }
 
@@ -124,7 +147,13 @@ fn keyed<'a>(collection: &'static str, key: &'a [u8], value: &'a [u8]) -> VarVal
         keyed: true,
         key: Cow::Borrowed(key),
         value: Cow::Borrowed(value),
+        slot: NO_SLOT,
     }
+}
+
+fn with_slot(mut v: VarValue<'_>, slot: u32) -> VarValue<'_> {
+    v.slot = slot;
+    v
 }
 
 fn owned_num<'a>(name: &'static str, n: usize) -> VarValue<'a> {
@@ -135,47 +164,97 @@ impl<'a> VarSource<'a> {
     /// Appends the values of one target (selection and exclusions applied;
     /// `extra_exclusions` come from `ctl:ruleRemoveTarget*`).
     pub fn collect(&self, t: &CTarget, extra_exclusions: &[&Select], out: &mut Vec<VarValue<'a>>) {
-        let start = out.len();
-        self.members(t.collection, out);
-        // Selection and exclusions by key.
-        let mut i = 0;
-        out.retain(|v| {
-            i += 1;
-            if i <= start {
-                return true;
+        self.for_each(t, extra_exclusions, &mut |v| out.push(v));
+    }
+
+    /// Calls `f` with each value of one target (selection and exclusions
+    /// applied), in collection order, without collecting them.
+    pub fn for_each(
+        &self,
+        t: &CTarget,
+        extra_exclusions: &[&Select],
+        f: &mut dyn FnMut(VarValue<'a>),
+    ) {
+        let plain = matches!(t.select, Select::All)
+            && t.exclusions.is_empty()
+            && extra_exclusions.is_empty();
+        let mut n = 0usize;
+        // A keyed member of a hash collection is one lookup, not a walk
+        // (CRS reads single `TX` variables in almost every rule).
+        if let Select::Key(k) = &t.select {
+            let map = match t.collection {
+                "TX" => Some(self.tx),
+                "IP" | "GLOBAL" | "SESSION" | "USER" | "RESOURCE" | "ENV" | "GEO" => {
+                    self.other.get(t.collection)
+                }
+                _ => None,
+            };
+            if let Some(map) = map {
+                let hit = map.get_key_value(k.as_str()).filter(|(key, _)| {
+                    let key = key.as_bytes();
+                    !t.exclusions.iter().any(|e| e.selects(key))
+                        && !extra_exclusions.iter().any(|e| e.selects(key))
+                });
+                if t.count {
+                    f(VarValue {
+                        name: Cow::Borrowed(t.collection),
+                        keyed: false,
+                        key: Cow::Borrowed(b""),
+                        value: Cow::Borrowed(if hit.is_some() { b"1" } else { b"0" }),
+                        slot: NO_SLOT,
+                    });
+                } else if let Some((key, v)) = hit {
+                    f(keyed(t.collection, key.as_bytes(), v));
+                }
+                return;
             }
-            let key = &v.key;
-            t.select.selects(key)
-                && !t.exclusions.iter().any(|e| e.selects(key))
-                && !extra_exclusions.iter().any(|e| e.selects(key))
+        }
+        self.members(t.collection, &mut |v: VarValue<'a>| {
+            if !plain {
+                let key = &v.key;
+                if !t.select.selects(key)
+                    || t.exclusions.iter().any(|e| e.selects(key))
+                    || extra_exclusions.iter().any(|e| e.selects(key))
+                {
+                    return;
+                }
+            }
+            if t.count {
+                n += 1;
+            } else {
+                f(v);
+            }
         });
         if t.count {
-            let n = out.len() - start;
-            out.truncate(start);
-            out.push(VarValue {
+            f(VarValue {
                 name: Cow::Borrowed(t.collection),
                 keyed: false,
                 key: Cow::Borrowed(b""),
                 value: Cow::Owned(n.to_string().into_bytes()),
+                slot: NO_SLOT,
             });
         }
     }
 
     /// All members of a collection, keys set for keyed collections.
-    fn members(&self, collection: &'static str, out: &mut Vec<VarValue<'a>>) {
+    fn members(&self, collection: &'static str, out: &mut dyn FnMut(VarValue<'a>)) {
         let r = self.req;
-        let args =
-            |which: Option<bool>, names: bool, label: &'static str, out: &mut Vec<VarValue<'a>>| {
-                let get = r.args_get.iter().map(|a| (a, true));
-                let post = r.args_post.iter().map(|a| (a, false));
-                for (a, is_get) in get.chain(post) {
-                    if which.is_some_and(|w| w != is_get) {
-                        continue;
-                    }
-                    let value: &[u8] = if names { &a.name } else { &a.value };
-                    out.push(keyed(label, &a.name, value));
+        let lay = self.layout();
+        let args = |which: Option<bool>,
+                    names: bool,
+                    label: &'static str,
+                    out: &mut dyn FnMut(VarValue<'a>)| {
+            let get = r.args_get.iter().map(|a| (a, true));
+            let post = r.args_post.iter().map(|a| (a, false));
+            for (i, (a, is_get)) in get.chain(post).enumerate() {
+                if which.is_some_and(|w| w != is_get) {
+                    continue;
                 }
-            };
+                let value: &[u8] = if names { &a.name } else { &a.value };
+                let slot = if names { lay.arg_names } else { 0 } + i as u32;
+                out(with_slot(keyed(label, &a.name, value), slot));
+            }
+        };
         match collection {
             "ARGS" => args(None, false, "ARGS", out),
             "ARGS_GET" => args(Some(true), false, "ARGS_GET", out),
@@ -183,31 +262,61 @@ impl<'a> VarSource<'a> {
             "ARGS_NAMES" => args(None, true, "ARGS_NAMES", out),
             "ARGS_GET_NAMES" => args(Some(true), true, "ARGS_GET_NAMES", out),
             "ARGS_POST_NAMES" => args(Some(false), true, "ARGS_POST_NAMES", out),
-            "ARGS_COMBINED_SIZE" => {
-                out.push(owned_num("ARGS_COMBINED_SIZE", r.args_combined_size()))
-            }
+            "ARGS_COMBINED_SIZE" => out(owned_num("ARGS_COMBINED_SIZE", r.args_combined_size())),
             "REQUEST_HEADERS" | "REQUEST_HEADERS_NAMES" => {
                 let names = collection == "REQUEST_HEADERS_NAMES";
-                for (n, v) in &r.headers {
+                let base = if names { lay.header_names } else { lay.headers };
+                for (i, (n, v)) in r.headers.iter().enumerate() {
                     let value: &[u8] = if names { n.as_bytes() } else { v };
-                    out.push(keyed(collection, n.as_bytes(), value));
+                    out(with_slot(
+                        keyed(collection, n.as_bytes(), value),
+                        base + i as u32,
+                    ));
                 }
             }
             "REQUEST_COOKIES" | "REQUEST_COOKIES_NAMES" => {
                 let names = collection == "REQUEST_COOKIES_NAMES";
-                for c in &r.cookies {
+                let base = if names { lay.cookie_names } else { lay.cookies };
+                for (i, c) in r.cookies.iter().enumerate() {
                     let value: &[u8] = if names { &c.name } else { &c.value };
-                    out.push(keyed(collection, &c.name, value));
+                    out(with_slot(
+                        keyed(collection, &c.name, value),
+                        base + i as u32,
+                    ));
                 }
             }
-            "REQUEST_FILENAME" => out.push(text("REQUEST_FILENAME", &r.filename[..])),
-            "REQUEST_BASENAME" => out.push(text("REQUEST_BASENAME", &r.basename[..])),
-            "REQUEST_URI" => out.push(text("REQUEST_URI", &r.uri[..])),
-            "REQUEST_URI_RAW" => out.push(text("REQUEST_URI_RAW", &r.uri_raw[..])),
-            "REQUEST_LINE" => out.push(text("REQUEST_LINE", &r.request_line[..])),
-            "REQUEST_METHOD" => out.push(text("REQUEST_METHOD", r.method.as_bytes())),
-            "REQUEST_PROTOCOL" => out.push(text("REQUEST_PROTOCOL", r.protocol.as_bytes())),
-            "QUERY_STRING" => out.push(text("QUERY_STRING", &r.query_string[..])),
+            "REQUEST_FILENAME" => out(with_slot(
+                text("REQUEST_FILENAME", &r.filename[..]),
+                lay.single(Single::Filename),
+            )),
+            "REQUEST_BASENAME" => out(with_slot(
+                text("REQUEST_BASENAME", &r.basename[..]),
+                lay.single(Single::Basename),
+            )),
+            "REQUEST_URI" => out(with_slot(
+                text("REQUEST_URI", &r.uri[..]),
+                lay.single(Single::Uri),
+            )),
+            "REQUEST_URI_RAW" => out(with_slot(
+                text("REQUEST_URI_RAW", &r.uri_raw[..]),
+                lay.single(Single::UriRaw),
+            )),
+            "REQUEST_LINE" => out(with_slot(
+                text("REQUEST_LINE", &r.request_line[..]),
+                lay.single(Single::Line),
+            )),
+            "REQUEST_METHOD" => out(with_slot(
+                text("REQUEST_METHOD", r.method.as_bytes()),
+                lay.single(Single::Method),
+            )),
+            "REQUEST_PROTOCOL" => out(with_slot(
+                text("REQUEST_PROTOCOL", r.protocol.as_bytes()),
+                lay.single(Single::Protocol),
+            )),
+            "QUERY_STRING" => out(with_slot(
+                text("QUERY_STRING", &r.query_string[..]),
+                lay.single(Single::Query),
+            )),
             // As in ModSecurity, the raw body is a variable only for the
             // URLENCODED processor, or with no processor when forced.
             "REQUEST_BODY" => {
@@ -217,29 +326,30 @@ impl<'a> VarSource<'a> {
                     Some(_) => false,
                 };
                 if visible {
-                    out.push(text("REQUEST_BODY", &r.body[..]));
+                    out(with_slot(
+                        text("REQUEST_BODY", &r.body[..]),
+                        lay.single(Single::Body),
+                    ));
                 }
             }
-            "REQUEST_BODY_LENGTH" => {
-                out.push(owned_num("REQUEST_BODY_LENGTH", r.request_body_length()))
-            }
-            "FULL_REQUEST_LENGTH" => out.push(owned_num(
+            "REQUEST_BODY_LENGTH" => out(owned_num("REQUEST_BODY_LENGTH", r.request_body_length())),
+            "FULL_REQUEST_LENGTH" => out(owned_num(
                 "FULL_REQUEST_LENGTH",
                 r.request_line.len() + r.body.len(),
             )),
             "FILES" => {
                 for f in &r.files {
-                    out.push(keyed("FILES", &f.field, &f.filename));
+                    out(keyed("FILES", &f.field, &f.filename));
                 }
             }
             "FILES_NAMES" => {
                 for f in &r.files {
-                    out.push(keyed("FILES_NAMES", &f.field, &f.field));
+                    out(keyed("FILES_NAMES", &f.field, &f.field));
                 }
             }
             "FILES_SIZES" => {
                 for f in &r.files {
-                    out.push(VarValue {
+                    out(VarValue {
                         keyed: false,
                         name: Cow::Owned(format!(
                             "FILES_SIZES:{}",
@@ -247,15 +357,14 @@ impl<'a> VarSource<'a> {
                         )),
                         key: Cow::Borrowed(&f.field),
                         value: Cow::Owned(f.content.len().to_string().into_bytes()),
+                        slot: NO_SLOT,
                     });
                 }
             }
-            "FILES_COMBINED_SIZE" => {
-                out.push(owned_num("FILES_COMBINED_SIZE", r.files_combined_size()))
-            }
+            "FILES_COMBINED_SIZE" => out(owned_num("FILES_COMBINED_SIZE", r.files_combined_size())),
             "MULTIPART_FILENAME" => {
                 for f in &r.files {
-                    out.push(keyed("MULTIPART_FILENAME", &f.field, &f.filename));
+                    out(keyed("MULTIPART_FILENAME", &f.field, &f.filename));
                 }
             }
             "MULTIPART_NAME" => {
@@ -264,27 +373,27 @@ impl<'a> VarSource<'a> {
                     .iter()
                     .filter(|a| a.source == crate::request::ArgSource::Multipart)
                 {
-                    out.push(keyed("MULTIPART_NAME", &a.name, &a.name));
+                    out(keyed("MULTIPART_NAME", &a.name, &a.name));
                 }
                 for f in &r.files {
-                    out.push(keyed("MULTIPART_NAME", &f.field, &f.field));
+                    out(keyed("MULTIPART_NAME", &f.field, &f.field));
                 }
             }
             "MULTIPART_PART_HEADERS" => {
                 for h in &r.part_headers {
-                    out.push(keyed("MULTIPART_PART_HEADERS", &h.part, &h.line));
+                    out(keyed("MULTIPART_PART_HEADERS", &h.part, &h.line));
                 }
             }
             name if name.starts_with("MULTIPART_") => {
                 if let Some(flag) = r.multipart.get(name) {
-                    out.push(text(collection, if flag { &b"1"[..] } else { &b"0"[..] }));
+                    out(text(collection, if flag { &b"1"[..] } else { &b"0"[..] }));
                 }
             }
             // `XML:/*` selects element text and `XML://@*` attribute values
             // (see `collect`); the key of each member is its path.
             "XML" => {
                 for x in &r.xml {
-                    out.push(VarValue {
+                    out(VarValue {
                         name: Cow::Borrowed(if x.attribute { "XML://@*" } else { "XML:/*" }),
                         keyed: false,
                         key: Cow::Borrowed(if x.attribute {
@@ -293,10 +402,11 @@ impl<'a> VarSource<'a> {
                             &b"/*"[..]
                         }),
                         value: Cow::Borrowed(&x.value),
+                        slot: NO_SLOT,
                     });
                 }
             }
-            "REQBODY_ERROR" | "REQBODY_PROCESSOR_ERROR" => out.push(text(
+            "REQBODY_ERROR" | "REQBODY_PROCESSOR_ERROR" => out(text(
                 collection,
                 if r.reqbody_error {
                     &b"1"[..]
@@ -305,74 +415,72 @@ impl<'a> VarSource<'a> {
                 },
             )),
             "REQBODY_ERROR_MSG" | "REQBODY_PROCESSOR_ERROR_MSG" => {
-                out.push(text(collection, r.reqbody_error_msg.as_bytes()))
+                out(text(collection, r.reqbody_error_msg.as_bytes()))
             }
             // Known from the request headers on, as in ModSecurity; empty
             // when no processor applies.
             "REQBODY_PROCESSOR" => {
                 let p = r.body_processor.or(self.processor_hint);
-                out.push(text(
+                out(text(
                     "REQBODY_PROCESSOR",
                     p.map_or(&b""[..], |p| p.name().as_bytes()),
                 ));
             }
             "TX" => {
                 for (k, v) in self.tx {
-                    out.push(keyed("TX", k.as_bytes(), v));
+                    out(keyed("TX", k.as_bytes(), v));
                 }
             }
             "IP" | "GLOBAL" | "SESSION" | "USER" | "RESOURCE" | "ENV" | "GEO" => {
                 if let Some(c) = self.other.get(collection) {
                     for (k, v) in c {
-                        out.push(keyed(collection, k.as_bytes(), v));
+                        out(keyed(collection, k.as_bytes(), v));
                     }
                 }
             }
             "MATCHED_VAR" => {
                 if let Some((_, v)) = self.matched.last() {
-                    out.push(text("MATCHED_VAR", &v[..]));
+                    out(text("MATCHED_VAR", &v[..]));
                 }
             }
             "MATCHED_VAR_NAME" => {
                 if let Some((n, _)) = self.matched.last() {
-                    out.push(text("MATCHED_VAR_NAME", n.as_bytes()));
+                    out(text("MATCHED_VAR_NAME", n.as_bytes()));
                 }
             }
             "MATCHED_VARS" => {
                 for (n, v) in self.matched {
-                    out.push(keyed("MATCHED_VARS", n.as_bytes(), v));
+                    out(keyed("MATCHED_VARS", n.as_bytes(), v));
                 }
             }
             "MATCHED_VARS_NAMES" => {
                 for (n, _) in self.matched {
-                    out.push(keyed("MATCHED_VARS_NAMES", n.as_bytes(), n.as_bytes()));
+                    out(keyed("MATCHED_VARS_NAMES", n.as_bytes(), n.as_bytes()));
                 }
             }
-            "REMOTE_ADDR" | "USERAGENT_IP" => {
-                out.push(text(collection, self.remote_addr.as_bytes()))
-            }
-            "REMOTE_PORT" => out.push(text("REMOTE_PORT", &b"0"[..])),
+            "REMOTE_ADDR" | "USERAGENT_IP" => out(text(collection, self.remote_addr.as_bytes())),
+            "REMOTE_PORT" => out(text("REMOTE_PORT", &b"0"[..])),
             "SERVER_NAME" => {
                 let host = r.header("host").unwrap_or(b"");
                 let host = host.split(|&c| c == b':').next().unwrap_or(host);
-                out.push(text("SERVER_NAME", host));
+                out(text("SERVER_NAME", host));
             }
-            "SERVER_ADDR" => out.push(text("SERVER_ADDR", &b"127.0.0.1"[..])),
-            "SERVER_PORT" => out.push(text("SERVER_PORT", &b"80"[..])),
-            "UNIQUE_ID" => out.push(text("UNIQUE_ID", self.unique_id.as_bytes())),
-            "DURATION" => out.push(text("DURATION", &b"0"[..])),
-            "HIGHEST_SEVERITY" => out.push(owned_num(
+            "SERVER_ADDR" => out(text("SERVER_ADDR", &b"127.0.0.1"[..])),
+            "SERVER_PORT" => out(text("SERVER_PORT", &b"80"[..])),
+            "UNIQUE_ID" => out(text("UNIQUE_ID", self.unique_id.as_bytes())),
+            "DURATION" => out(text("DURATION", &b"0"[..])),
+            "HIGHEST_SEVERITY" => out(owned_num(
                 "HIGHEST_SEVERITY",
                 usize::from(self.highest_severity),
             )),
             "INBOUND_DATA_ERROR"
             | "OUTBOUND_DATA_ERROR"
             | "URLENCODED_ERROR"
-            | "MSC_PCRE_LIMITS_EXCEEDED" => out.push(text(collection, &b"0"[..])),
+            | "MSC_PCRE_LIMITS_EXCEEDED" => out(text(collection, &b"0"[..])),
             "AUTH_TYPE" => {
                 if let Some(a) = r.header("authorization") {
                     let scheme = a.split(|&c| c == b' ').next().unwrap_or(a);
-                    out.push(text("AUTH_TYPE", scheme));
+                    out(text("AUTH_TYPE", scheme));
                 }
             }
             "TIME_EPOCH" => {
@@ -380,7 +488,7 @@ impl<'a> VarSource<'a> {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
                     .unwrap_or(0);
-                out.push(text("TIME_EPOCH", secs.to_string().into_bytes()));
+                out(text("TIME_EPOCH", secs.to_string().into_bytes()));
             }
             "RESPONSE_STATUS"
             | "RESPONSE_PROTOCOL"
@@ -404,19 +512,22 @@ impl<'a> VarSource<'a> {
         &self,
         resp: &'a ResponseData,
         collection: &'static str,
-        out: &mut Vec<VarValue<'a>>,
+        out: &mut dyn FnMut(VarValue<'a>),
     ) {
         match collection {
-            "RESPONSE_STATUS" => out.push(text(
+            "RESPONSE_STATUS" => out(text(
                 "RESPONSE_STATUS",
                 resp.status.to_string().into_bytes(),
             )),
-            "RESPONSE_PROTOCOL" => out.push(text("RESPONSE_PROTOCOL", resp.protocol.as_bytes())),
-            "STATUS_LINE" => out.push(text(
+            "RESPONSE_PROTOCOL" => out(text("RESPONSE_PROTOCOL", resp.protocol.as_bytes())),
+            "STATUS_LINE" => out(text(
                 "STATUS_LINE",
                 format!("{} {}", resp.protocol, resp.status).into_bytes(),
             )),
-            "RESPONSE_BODY" => out.push(text("RESPONSE_BODY", &resp.body[..])),
+            "RESPONSE_BODY" => out(with_slot(
+                text("RESPONSE_BODY", &resp.body[..]),
+                self.layout().single(Single::ResponseBody),
+            )),
             "RESPONSE_CONTENT_TYPE" | "RESPONSE_CONTENT_LENGTH" => {
                 let want = if collection == "RESPONSE_CONTENT_TYPE" {
                     "content-type"
@@ -428,14 +539,23 @@ impl<'a> VarSource<'a> {
                     .iter()
                     .find(|(n, _)| n.eq_ignore_ascii_case(want))
                 {
-                    out.push(text(collection, &v[..]));
+                    out(text(collection, &v[..]));
                 }
             }
             _ => {
                 let names = collection == "RESPONSE_HEADERS_NAMES";
-                for (n, v) in &resp.headers {
+                let lay = self.layout();
+                let base = if names {
+                    lay.resp_header_names
+                } else {
+                    lay.resp_headers
+                };
+                for (i, (n, v)) in resp.headers.iter().enumerate() {
                     let value: &[u8] = if names { n.as_bytes() } else { v };
-                    out.push(keyed(collection, n.as_bytes(), value));
+                    out(with_slot(
+                        keyed(collection, n.as_bytes(), value),
+                        base + i as u32,
+                    ));
                 }
             }
         }
@@ -479,6 +599,54 @@ impl<'a> VarSource<'a> {
             .next()
             .map(|v| v.value.into_owned())
             .unwrap_or_default()
+    }
+}
+
+/// Slot offsets of one request (and response): values that stay put for
+/// the whole of a phase get dense indexes, for per-transaction caches.
+#[derive(Clone, Copy)]
+struct Layout {
+    arg_names: u32,
+    headers: u32,
+    header_names: u32,
+    cookies: u32,
+    cookie_names: u32,
+    resp_headers: u32,
+    resp_header_names: u32,
+    singles: u32,
+}
+
+impl Layout {
+    fn single(self, s: Single) -> u32 {
+        self.singles + s as u32
+    }
+}
+
+impl VarSource<'_> {
+    fn layout(&self) -> Layout {
+        let r = self.req;
+        let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX / 16);
+        let args = n(r.args_get.len() + r.args_post.len());
+        let headers = n(r.headers.len());
+        let cookies = n(r.cookies.len());
+        let resp = n(self.resp.map_or(0, |r| r.headers.len()));
+        let arg_names = args;
+        let h = arg_names + args;
+        let hn = h + headers;
+        let c = hn + headers;
+        let cn = c + cookies;
+        let rh = cn + cookies;
+        let rhn = rh + resp;
+        Layout {
+            arg_names,
+            headers: h,
+            header_names: hn,
+            cookies: c,
+            cookie_names: cn,
+            resp_headers: rh,
+            resp_header_names: rhn,
+            singles: rhn + resp,
+        }
     }
 }
 

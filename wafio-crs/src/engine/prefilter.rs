@@ -1,0 +1,481 @@
+//! Literal prefilters and transformation chains: what lets a request pay
+//! only for the rules that can match it.
+//!
+//! At build time every `@rx`, `@pm` and `@pmFromFile` link gets its
+//! *needles*: byte strings of which every match contains at least one
+//! (ASCII case ignored). For a regex they come from its syntax tree (see
+//! [`rx_needles`]); a link whose regex has no such set (a leading class
+//! repeated `*`, say) simply has no prefilter. All needles of all links go
+//! into one Aho-Corasick automaton; scanning a value once gives the set of
+//! links that may match it, as a bit set.
+//!
+//! Transformations change what the operator sees, so a value is scanned
+//! after the link's transformation chain. Chains are interned, and each
+//! knows the bytes that can make it change a value other than by ASCII
+//! case ([`Chain::triggers`]). For the usual benign value no transformation
+//! of the chain applies, the transformed value equals the raw one up to
+//! case, and the raw value's scan stands for every such chain: a request
+//! pays one scan per value instead of one regex per rule and value.
+//! The scan is an overapproximation: a set bit only means "run the
+//! operator"; a clear bit means the operator cannot match.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+use crate::engine::transform::Transform;
+
+/// At most this many strings in one exact or needle set.
+const MAX_SET: usize = 64;
+/// Needle strings are cut to at most this many bytes.
+const MAX_NEEDLE: usize = 24;
+/// Needle sets with a shorter string are not worth scanning for.
+const MIN_NEEDLE: usize = 2;
+/// A class of more than this many (case-folded) bytes gives no needle.
+const MAX_CLASS: usize = 4;
+
+/// A set of byte strings, lower-cased, sorted and without duplicates.
+type Set = Vec<Vec<u8>>;
+
+/// An operator's needles (see the module docs).
+pub(crate) type Needles = Set;
+
+fn normalise(mut s: Set) -> Set {
+    for v in &mut s {
+        v.make_ascii_lowercase();
+    }
+    s.sort();
+    s.dedup();
+    s
+}
+
+/// The bytes of a small class, case-folded (ASCII).
+fn class_bytes(class: &Class) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    match class {
+        Class::Bytes(c) => {
+            for r in c.iter() {
+                if usize::from(r.end() - r.start()) >= MAX_CLASS * 2 {
+                    return None;
+                }
+                out.extend(r.start()..=r.end());
+            }
+        }
+        Class::Unicode(c) => {
+            for r in c.iter() {
+                let (s, e) = (u32::from(r.start()), u32::from(r.end()));
+                if e > 0x7f || e - s >= (MAX_CLASS * 2) as u32 {
+                    return None;
+                }
+                out.extend((s..=e).map(|b| b as u8));
+            }
+        }
+    }
+    for b in &mut out {
+        b.make_ascii_lowercase();
+    }
+    out.sort_unstable();
+    out.dedup();
+    (out.len() <= MAX_CLASS).then_some(out)
+}
+
+/// Cross product of two exact sets, if it stays small.
+fn product(a: &Set, b: &Set) -> Option<Set> {
+    if a.len() * b.len() > MAX_SET {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            if x.len() + y.len() > MAX_NEEDLE * 2 {
+                return None;
+            }
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            out.push(s);
+        }
+    }
+    Some(normalise(out))
+}
+
+/// The whole (finite, small) language of `h`, if it has one.
+fn exact(h: &Hir) -> Option<Set> {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(vec![Vec::new()]),
+        HirKind::Literal(l) => Some(normalise(vec![l.0.to_vec()])),
+        HirKind::Class(c) => Some(class_bytes(c)?.into_iter().map(|b| vec![b]).collect()),
+        HirKind::Capture(c) => exact(&c.sub),
+        HirKind::Repetition(r) => {
+            let sub = exact(&r.sub)?;
+            match (r.min, r.max) {
+                (1, Some(1)) => Some(sub),
+                (0, Some(1)) => {
+                    let mut s = sub;
+                    s.push(Vec::new());
+                    Some(normalise(s))
+                }
+                (n, Some(m)) if n == m && n <= 4 => {
+                    let mut acc = vec![Vec::new()];
+                    for _ in 0..n {
+                        acc = product(&acc, &sub)?;
+                    }
+                    Some(acc)
+                }
+                _ => None,
+            }
+        }
+        HirKind::Concat(items) => {
+            let mut acc = vec![Vec::new()];
+            for i in items {
+                acc = product(&acc, &exact(i)?)?;
+            }
+            Some(acc)
+        }
+        HirKind::Alternation(alts) => {
+            let mut out = Vec::new();
+            for a in alts {
+                out.extend(exact(a)?);
+                if out.len() > MAX_SET {
+                    return None;
+                }
+            }
+            Some(normalise(out))
+        }
+    }
+}
+
+/// How good a needle set is: longer shortest needle first, then fewer.
+fn score(s: &Set) -> (usize, isize) {
+    let min = s.iter().map(Vec::len).min().unwrap_or(0);
+    (min.min(8), -(s.len() as isize))
+}
+
+fn valid(s: &Set) -> bool {
+    !s.is_empty() && s.len() <= MAX_SET && s.iter().all(|v| !v.is_empty())
+}
+
+/// Cuts needles to [`MAX_NEEDLE`] bytes (a prefix of a necessary string is
+/// necessary too).
+fn cut(s: Set) -> Set {
+    normalise(
+        s.into_iter()
+            .map(|mut v| {
+                v.truncate(MAX_NEEDLE);
+                v
+            })
+            .collect(),
+    )
+}
+
+/// Strings of which every match of `h` contains one, if there is such a
+/// set worth having.
+fn needles(h: &Hir) -> Option<Set> {
+    if let Some(e) = exact(h) {
+        if valid(&e) {
+            return Some(cut(e));
+        }
+    }
+    match h.kind() {
+        HirKind::Capture(c) => needles(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => needles(&r.sub),
+        HirKind::Alternation(alts) => {
+            let mut out = Vec::new();
+            for a in alts {
+                out.extend(needles(a)?);
+                if out.len() > MAX_SET {
+                    return None;
+                }
+            }
+            Some(normalise(out))
+        }
+        HirKind::Concat(items) => {
+            let mut best: Option<Set> = None;
+            let mut consider = |cand: Set| {
+                let cand = cut(cand);
+                if valid(&cand) && best.as_ref().is_none_or(|b| score(&cand) > score(b)) {
+                    best = Some(cand);
+                }
+            };
+            // Runs of adjacent exact items, joined.
+            let mut run: Set = vec![Vec::new()];
+            for item in items {
+                match exact(item).and_then(|e| product(&run, &e)) {
+                    Some(joined) => run = joined,
+                    None => {
+                        consider(std::mem::replace(&mut run, vec![Vec::new()]));
+                        // The item may start a new run on its own.
+                        if let Some(e) = exact(item) {
+                            run = e;
+                        }
+                    }
+                }
+                if let Some(n) = needles(item) {
+                    consider(n);
+                }
+            }
+            consider(run);
+            best
+        }
+        _ => None,
+    }
+}
+
+/// The needles of a parsed regex.
+pub(crate) fn hir_needles(hir: &Hir) -> Option<Set> {
+    // Single bytes occur in nearly every value: such a set costs a scan
+    // more than it saves.
+    needles(hir).filter(|s| s.iter().all(|n| n.len() >= MIN_NEEDLE))
+}
+
+/// The needles of a regex pattern (already translated to `regex` syntax),
+/// parsed with the flags `@rx` compiles with.
+#[cfg(test)]
+pub(crate) fn rx_needles(translated: &str) -> Option<Set> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+        .build()
+        .parse(translated)
+        .ok()?;
+    hir_needles(&hir)
+}
+
+/// Needles for phrase operators: the phrases themselves.
+pub(crate) fn phrase_needles<S: AsRef<[u8]>>(phrases: &[S]) -> Option<Set> {
+    let s: Set = phrases.iter().map(|p| p.as_ref().to_vec()).collect();
+    let s = normalise(s);
+    (!s.is_empty() && s.iter().all(|v| v.len() >= MIN_NEEDLE)).then_some(s)
+}
+
+/// Bytes that may make a transformation change a value other than by
+/// ASCII case; `None` when it may change any value.
+fn triggers(t: Transform) -> Option<&'static [u8]> {
+    const WS: &[u8] = b" \t\n\x0b\x0c\r\xa0";
+    Some(match t {
+        Transform::None | Transform::Lowercase | Transform::Uppercase => b"",
+        Transform::UrlDecode | Transform::UrlDecodeUni => b"%+",
+        Transform::HtmlEntityDecode => b"&",
+        Transform::JsDecode | Transform::CssDecode | Transform::EscapeSeqDecode => b"\\",
+        Transform::CmdLine => b"\\\"'^ \t\n\r\x0b\x0c,;/(",
+        Transform::CompressWhitespace
+        | Transform::RemoveWhitespace
+        | Transform::Trim
+        | Transform::TrimLeft
+        | Transform::TrimRight => WS,
+        Transform::RemoveNulls | Transform::ReplaceNulls => b"\0",
+        Transform::ReplaceComments => b"/",
+        Transform::RemoveComments | Transform::RemoveCommentsChar => b"/*<-#",
+        Transform::NormalizePath => b"/.",
+        Transform::NormalizePathWin => b"/.\\",
+        Transform::SqlHexDecode => b"0",
+        Transform::Utf8ToUnicode | Transform::ParityZero7bit => return Some(HIGH),
+        Transform::UrlEncode
+        | Transform::Base64Decode
+        | Transform::Base64DecodeExt
+        | Transform::Base64Encode
+        | Transform::HexEncode
+        | Transform::HexDecode
+        | Transform::Length
+        | Transform::Sha1
+        | Transform::Md5 => return None,
+    })
+}
+
+/// Every byte with the high bit set.
+static HIGH: &[u8] = &{
+    let mut a = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        a[i] = 128 + i as u8;
+        i += 1;
+    }
+    a
+};
+
+/// A 256-bit byte set.
+pub(crate) type ByteSet = [u64; 4];
+
+/// The set of bytes present in a value.
+pub(crate) fn byte_set(value: &[u8]) -> ByteSet {
+    let mut s = [0u64; 4];
+    for &b in value {
+        s[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+    s
+}
+
+/// An interned transformation chain.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    /// The transformations in order.
+    pub transforms: Vec<Transform>,
+    /// Bytes whose presence may change a value beyond ASCII case.
+    triggers: ByteSet,
+    /// The chain may change any value (digests, encodings, `length`).
+    always: bool,
+    /// The chain changes ASCII case.
+    pub(crate) case: bool,
+}
+
+impl Chain {
+    pub(crate) fn new(transforms: Vec<Transform>) -> Chain {
+        let mut trig = [0u64; 4];
+        let mut always = false;
+        for &t in &transforms {
+            match triggers(t) {
+                Some(bytes) => {
+                    for &b in bytes {
+                        trig[usize::from(b >> 6)] |= 1 << (b & 63);
+                    }
+                }
+                None => always = true,
+            }
+        }
+        let case = transforms
+            .iter()
+            .any(|t| matches!(t, Transform::Lowercase | Transform::Uppercase));
+        Chain {
+            transforms,
+            triggers: trig,
+            always,
+            case,
+        }
+    }
+
+    /// Whether the chain may change a value with these bytes other than by
+    /// ASCII case.
+    pub(crate) fn may_change(&self, present: &ByteSet) -> bool {
+        self.always || present.iter().zip(&self.triggers).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// The engine-wide needle automaton.
+#[derive(Debug)]
+pub struct Prefilter {
+    ac: AhoCorasick,
+    /// Pattern id → the link bits it sets.
+    links: Vec<Vec<u32>>,
+    /// Number of links with a prefilter.
+    count: usize,
+}
+
+impl Prefilter {
+    /// Builds the automaton from each link's needles (`link bit → needles`).
+    pub(crate) fn build(per_link: &[Set]) -> Option<Prefilter> {
+        let mut index: std::collections::HashMap<&[u8], usize> = Default::default();
+        let mut patterns: Vec<&[u8]> = Vec::new();
+        let mut links: Vec<Vec<u32>> = Vec::new();
+        for (bit, set) in per_link.iter().enumerate() {
+            for n in set {
+                let id = *index.entry(n.as_slice()).or_insert_with(|| {
+                    patterns.push(n.as_slice());
+                    links.push(Vec::new());
+                    patterns.len() - 1
+                });
+                links[id].push(bit as u32);
+            }
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .ok()?;
+        Some(Prefilter {
+            ac,
+            links,
+            count: per_link.len(),
+        })
+    }
+
+    /// Words in a bit set over all prefiltered links.
+    pub(crate) fn words(&self) -> usize {
+        self.count.div_ceil(64)
+    }
+
+    /// Sets in `bits` the links whose needles occur in `value`.
+    pub(crate) fn scan(&self, value: &[u8], bits: &mut [u64]) {
+        for m in self.ac.find_overlapping_iter(value) {
+            for &b in &self.links[m.pattern().as_usize()] {
+                bits[(b / 64) as usize] |= 1 << (b % 64);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(p: &str) -> Option<Vec<String>> {
+        rx_needles(&crate::ir::pcre_to_regex(p)).map(|s| {
+            s.into_iter()
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn literals_alternations_and_case() {
+        assert_eq!(n("(?i)union\\s+select"), Some(vec!["select".into()]));
+        assert_eq!(
+            n("(?:foo|BAR)baz"),
+            Some(vec!["barbaz".into(), "foobaz".into()])
+        );
+        assert_eq!(n("a[bB]c"), Some(vec!["abc".into()]));
+        // Optional parts are not necessary.
+        assert_eq!(n("x?"), None);
+        assert_eq!(n("[a-z]+"), None);
+        // An alternation with a branch lacking needles has none.
+        assert_eq!(n("abc|[0-9]+"), None);
+    }
+
+    #[test]
+    fn needles_are_necessary_for_crs_style_patterns() {
+        // Every match must contain a needle: check on sample matches.
+        let cases = [
+            ("(?i)<script[^>]*>", "xx<SCRIPT src=1>"),
+            ("(?:\\$|&dollar;?)(?:\\{|&l(?:brace|cub);?)", "a${b"),
+            ("(?i)\\b(?:s(?:leep|elect)|benchmark)\\s*\\(", "SLEEP (1)"),
+            ("[\\n\\r]+(?:get|post)", "\r\nget"),
+        ];
+        for (p, sample) in cases {
+            let set = rx_needles(&crate::ir::pcre_to_regex(p)).expect(p);
+            let re = regex::bytes::RegexBuilder::new(&crate::ir::pcre_to_regex(p))
+                .unicode(false)
+                .build()
+                .expect(p);
+            let m = re.find(sample.as_bytes()).expect(sample).as_bytes();
+            let lower = m.to_ascii_lowercase();
+            assert!(
+                set.iter()
+                    .any(|n| memchr::memmem::find(&lower, n).is_some()),
+                "{p}: {sample} has none of {set:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn chains_know_their_triggers() {
+        let c = Chain::new(vec![Transform::UrlDecodeUni, Transform::Lowercase]);
+        assert!(!c.may_change(&byte_set(b"Hello World")));
+        assert!(c.may_change(&byte_set(b"a%27")));
+        let d = Chain::new(vec![Transform::Length]);
+        assert!(d.may_change(&byte_set(b"x")));
+        let u = Chain::new(vec![Transform::Utf8ToUnicode]);
+        assert!(u.may_change(&byte_set("é".as_bytes())));
+        assert!(!u.may_change(&byte_set(b"plain")));
+    }
+
+    #[test]
+    fn scan_sets_bits_of_matching_links() {
+        let pf = Prefilter::build(&[
+            vec![b"select".to_vec()],
+            vec![b"<script".to_vec(), b"javascript:".to_vec()],
+        ])
+        .expect("builds");
+        let mut bits = vec![0u64; pf.words()];
+        pf.scan(b"a JavaScript:alert(1)", &mut bits);
+        assert_eq!(bits[0], 0b10);
+    }
+}
