@@ -83,10 +83,32 @@ pub fn backend_response(req: &HttpRequest) -> ResponseData {
     resp
 }
 
+/// What a web server in front of the rules does to the message framing
+/// (RFC 9112 section 6, as Apache does in the upstream setup): a request
+/// with neither `Content-Length` nor `Transfer-Encoding` has no body (the
+/// bytes after the headers are not read as one), and a `Content-Length`
+/// beside `Transfer-Encoding: chunked` is removed (the chunked framing
+/// wins). The engine's own parser is more lenient, for `wafio scan` files.
+fn frame_as_server(mut req: HttpRequest) -> HttpRequest {
+    let has = |req: &HttpRequest, name: &str| {
+        req.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    let te = has(&req, "transfer-encoding");
+    if te {
+        req.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("content-length"));
+    } else if !has(&req, "content-length") {
+        req.body = Default::default();
+    }
+    req
+}
+
 impl StageRunner for EngineRunner<'_> {
     fn run_stage(&self, raw: &[u8]) -> Observed {
         let req = match HttpRequest::parse(raw, self.engine.request_limits()) {
-            Ok(r) => r,
+            Ok(r) => frame_as_server(r),
             Err(e) => {
                 return Observed {
                     status: 400,

@@ -262,31 +262,40 @@ impl Input {
             headers.insert(k.clone(), v);
         }
         let auto = self.autocomplete_headers.unwrap_or(true);
-        let mut data = self.data.clone().unwrap_or_default().into_bytes();
-        if !data.is_empty() && auto {
+        let mut data = expand_data_template(self.data.as_deref().unwrap_or_default())
+            .map_err(err)?
+            .into_bytes();
+        // Header names compare case-insensitively, as in go-ftw.
+        let find = |headers: &BTreeMap<String, String>, name: &str| -> Option<String> {
             headers
-                .entry("Content-Type".to_string())
-                .or_insert_with(|| "application/x-www-form-urlencoded".to_string());
-            if headers.get("Content-Type").map(String::as_str)
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        if !data.is_empty() && auto {
+            if find(&headers, "Content-Type").is_none() {
+                headers.insert(
+                    "Content-Type".to_string(),
+                    "application/x-www-form-urlencoded".to_string(),
+                );
+            }
+            if find(&headers, "Content-Type").as_deref()
                 == Some("application/x-www-form-urlencoded")
             {
                 data = escape_form_data(&data);
             }
         }
-        if headers
-            .get("Content-Type")
-            .is_some_and(|ct| ct.starts_with("multipart/form-data;"))
-        {
+        if find(&headers, "Content-Type").is_some_and(|ct| ct.starts_with("multipart/form-data;")) {
             data = lf_to_crlf(&data);
         }
         if auto {
-            headers
-                .entry("Connection".to_string())
-                .or_insert_with(|| "close".to_string());
-            if !data.is_empty() || takes_body(method) {
-                headers
-                    .entry("Content-Length".to_string())
-                    .or_insert_with(|| data.len().to_string());
+            if find(&headers, "Connection").is_none() {
+                headers.insert("Connection".to_string(), "close".to_string());
+            }
+            if (!data.is_empty() || takes_body(method))
+                && find(&headers, "Content-Length").is_none()
+            {
+                headers.insert("Content-Length".to_string(), data.len().to_string());
             }
         }
         let mut out = Vec::with_capacity(256 + data.len());
@@ -301,6 +310,56 @@ impl Input {
         out.extend_from_slice(&data);
         Ok(out)
     }
+}
+
+/// Largest body a `data` template may expand to.
+pub const MAX_TEMPLATE_BYTES: usize = 16 * 1024 * 1024;
+
+/// go-ftw runs `data` through Go's `text/template` with the sprig
+/// functions. The suite uses one of them, `repeat`: `{{ "1" | repeat 64200 }}`
+/// and `{{ repeat 3 "ab" }}` expand here; any other `{{ … }}` is kept as
+/// written (payloads such as `{{7*7}}` are data, not templates).
+fn expand_data_template(data: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(data.len());
+    let mut rest = data;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        let inner = rest[start + 2..start + len].trim();
+        out.push_str(&rest[..start]);
+        match parse_repeat(inner) {
+            Some((text, n)) => {
+                if out.len() + text.len().saturating_mul(n) > MAX_TEMPLATE_BYTES {
+                    return Err(format!(
+                        "data template {{{{ {inner} }}}} expands beyond {MAX_TEMPLATE_BYTES} bytes"
+                    ));
+                }
+                out.push_str(&text.repeat(n));
+            }
+            None => out.push_str(&rest[start..start + len + 2]),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `"s" | repeat N` or `repeat N "s"` (a double-quoted Go string without
+/// escapes).
+fn parse_repeat(inner: &str) -> Option<(String, usize)> {
+    let quoted = |s: &str| -> Option<String> {
+        let s = s.trim();
+        let body = s.strip_prefix('"')?.strip_suffix('"')?;
+        (!body.contains(['"', '\\'])).then(|| body.to_string())
+    };
+    if let Some((lhs, rhs)) = inner.split_once('|') {
+        let n = rhs.trim().strip_prefix("repeat")?.trim().parse().ok()?;
+        return Some((quoted(lhs)?, n));
+    }
+    let args = inner.strip_prefix("repeat")?.trim();
+    let (n, text) = args.split_once(char::is_whitespace)?;
+    Some((quoted(text)?, n.parse().ok()?))
 }
 
 /// go-ftw's method test, a regex `^POST|PUT|PATCH|DELETE$` (so "contains
@@ -777,6 +836,21 @@ mod tests {
                 ..Observed::default()
             }
         }
+    }
+
+    #[test]
+    fn data_templates_repeat() {
+        assert_eq!(
+            expand_data_template("a{{ \"1\" | repeat 3 }}b").unwrap(),
+            "a111b"
+        );
+        assert_eq!(
+            expand_data_template("{{ repeat 2 \"xy\" }}").unwrap(),
+            "xyxy"
+        );
+        assert_eq!(expand_data_template("q={{7*7}}").unwrap(), "q={{7*7}}");
+        assert_eq!(expand_data_template("open {{ x").unwrap(), "open {{ x");
+        assert!(expand_data_template("{{ \"1\" | repeat 99999999999 }}").is_err());
     }
 
     #[test]

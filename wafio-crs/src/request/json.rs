@@ -1,11 +1,14 @@
 //! The JSON body processor: an iterative (explicit-stack) streaming parser
 //! that flattens a body into `ARGS_POST` members named `json.a.b`.
 //!
-//! Naming: the root is `json`; an object member appends `.key`, an array
-//! element appends `.index` (0-based): `{"a":{"b":1},"c":[true,null]}` gives
-//! `json.a.b=1`, `json.c.0=true`, `json.c.1=` (null is empty, as in
-//! ModSecurity). This is Coraza's naming; libmodsecurity v3 names array
-//! elements `json.c.array_0`. Values: strings unescaped, numbers as written,
+//! Naming: the root is `json`; an object member appends `.key`; an array
+//! element keeps the name of its array: `{"a":{"b":1},"c":[true,null]}`
+//! gives `json.a.b=1`, `json.c=true`, `json.c=` (null is empty). This is
+//! ModSecurity v2's naming, the platform the CRS regression suite runs on
+//! (its tests match rules against `ARGS_NAMES` such as
+//! `json.roles__contained_by` for an array member), and it lets one
+//! exclusion (`ARGS:json.tags`) cover every element. Coraza appends the
+//! index (`json.c.0`) and libmodsecurity v3 `json.c.array_0`. Values: strings unescaped, numbers as written,
 //! booleans `true`/`false`. Empty objects and arrays add nothing. Duplicate
 //! keys are all kept, in order (a map-based parser would hide all but one).
 
@@ -14,8 +17,8 @@ use super::{Arg, ArgSource, RequestLimits};
 enum Frame {
     /// An object; `len` is the path length naming it.
     Object { len: usize },
-    /// An array; `len` is the path length naming it, `next` the next index.
-    Array { len: usize, next: usize },
+    /// An array; `len` is the path length naming it (and its elements).
+    Array { len: usize },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -281,12 +284,7 @@ pub(crate) fn parse_json(
                         path.clear();
                         path.extend_from_slice(b"json");
                     }
-                    Some(Frame::Array { len, next }) => {
-                        path.truncate(*len);
-                        path.push(b'.');
-                        push_decimal(&mut path, *next);
-                        *next += 1;
-                    }
+                    Some(Frame::Array { len }) => path.truncate(*len),
                     // The key is already on the path.
                     Some(Frame::Object { .. }) => {}
                 }
@@ -304,7 +302,7 @@ pub(crate) fn parse_json(
                             stack.push(Frame::Object { len });
                             expect = Expect::KeyOrClose;
                         } else {
-                            stack.push(Frame::Array { len, next: 0 });
+                            stack.push(Frame::Array { len });
                             expect = Expect::ValueOrClose;
                         }
                         continue;
@@ -348,21 +346,6 @@ pub(crate) fn parse_json(
         ));
     }
     Ok(())
-}
-
-/// Appends the decimal digits of `n` without allocating.
-fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
 }
 
 /// Pops the innermost container and says what comes next.
@@ -413,9 +396,9 @@ mod tests {
             flat(r#"{"a":{"b":1},"c":[true,null,{"d":"x"}],"e":-1.5e3}"#).unwrap(),
             pairs(&[
                 ("json.a.b", "1"),
-                ("json.c.0", "true"),
-                ("json.c.1", ""),
-                ("json.c.2.d", "x"),
+                ("json.c", "true"),
+                ("json.c", ""),
+                ("json.c.d", "x"),
                 ("json.e", "-1.5e3"),
             ])
         );
@@ -426,18 +409,9 @@ mod tests {
         assert_eq!(flat(r#""abc""#).unwrap(), pairs(&[("json", "abc")]));
         assert_eq!(
             flat("[1,[2]]").unwrap(),
-            pairs(&[("json.0", "1"), ("json.1.0", "2")])
+            pairs(&[("json", "1"), ("json", "2")])
         );
         assert_eq!(flat("{}").unwrap(), pairs(&[]));
-    }
-
-    #[test]
-    fn decimal_indices() {
-        for n in [0usize, 7, 10, 12345, usize::MAX] {
-            let mut v = Vec::new();
-            push_decimal(&mut v, n);
-            assert_eq!(v, n.to_string().into_bytes());
-        }
     }
 
     #[test]
