@@ -14,6 +14,11 @@
 //!
 //! Every decoded byte keeps the offset of the original byte it came from, so
 //! evidence found in a decoded view is reported as a span of the original.
+//!
+//! Each pass jumps from one escape character to the next (`%`, `&`, `\`,
+//! `C0`/`C1`/`E0`) and copies the bytes between in bulk; nothing is copied
+//! or allocated until an escape actually decodes, so a value with a stray
+//! `%` or `&` costs a few searches and has no decoded view.
 
 use std::ops::Range;
 
@@ -196,46 +201,138 @@ impl<'a> Input<'a> {
 /// Whether any decoding pass could change `b`.
 fn may_need_decoding(b: &[u8]) -> bool {
     memchr::memchr3(b'%', b'&', b'\\', b).is_some()
-        || b.iter().any(|&c| c == 0xC0 || c == 0xC1 || c == 0xE0)
+        || memchr::memchr3(0xC0, 0xC1, 0xE0, b).is_some()
 }
 
 /// Decodes to a fixpoint. Returns `None` when nothing changed.
+///
+/// Nothing is copied or allocated until some pass actually changes a byte:
+/// a value with a stray `%` or `&` that decodes to itself costs one search
+/// per pass.
 fn decode_fixpoint(raw: &[u8], max_depth: usize) -> Option<(Vec<u8>, Vec<u32>)> {
     if !may_need_decoding(raw) {
         return None;
     }
-    let mut cur: Vec<u8> = raw.to_vec();
-    let mut cur_map: Vec<u32> = (0..raw.len() as u32).collect();
-    let mut changed_any = false;
-    let mut out = Vec::with_capacity(raw.len());
-    let mut out_map = Vec::with_capacity(raw.len());
+    // `None` until the first change: the current bytes are `raw` and the
+    // map is the identity.
+    let mut cur: Option<(Vec<u8>, Vec<u32>)> = None;
+    let mut out = Vec::new();
+    let mut out_map = Vec::new();
     for _ in 0..max_depth {
         let mut changed = false;
-        for pass in [percent_pass as PassFn, html_pass, js_pass, overlong_pass] {
+        for pass in &PASSES {
             out.clear();
             out_map.clear();
-            if pass(&cur, &mut out, &mut out_map) {
-                changed = true;
-                // compose maps: out_map indexes into cur, cur_map into raw
-                for m in out_map.iter_mut() {
-                    *m = cur_map[*m as usize];
+            let bytes = cur.as_ref().map_or(raw, |(b, _)| b.as_slice());
+            if !run_pass(pass, bytes, &mut out, &mut out_map) {
+                continue;
+            }
+            changed = true;
+            match &mut cur {
+                None => {
+                    // `out_map` indexes into `raw` already.
+                    cur = Some((std::mem::take(&mut out), std::mem::take(&mut out_map)));
                 }
-                std::mem::swap(&mut cur, &mut out);
-                std::mem::swap(&mut cur_map, &mut out_map);
+                Some((cur_bytes, cur_map)) => {
+                    // Compose maps: `out_map` indexes into `cur`, `cur_map` into raw.
+                    for m in out_map.iter_mut() {
+                        *m = cur_map[*m as usize];
+                    }
+                    std::mem::swap(cur_bytes, &mut out);
+                    std::mem::swap(cur_map, &mut out_map);
+                }
             }
         }
         if !changed {
             break;
         }
-        changed_any = true;
-        if !may_need_decoding(&cur) {
+        if cur.as_ref().is_none_or(|(b, _)| !may_need_decoding(b)) {
             break;
         }
     }
-    changed_any.then_some((cur, cur_map))
+    cur
 }
 
-type PassFn = fn(&[u8], &mut Vec<u8>, &mut Vec<u32>) -> bool;
+/// What one decoding step produced.
+#[derive(Clone, Copy)]
+enum Decoded {
+    /// One byte, as is (`%XX`, overlong forms of ASCII).
+    Byte(u8),
+    /// A code point, UTF-8 encoded (invalid ones become U+FFFD).
+    Char(u32),
+}
+
+/// One decoding pass: the bytes that can start an escape, and the step that
+/// decodes the escape starting at a position (its result and the position
+/// after it), or `None` when the bytes there are not an escape.
+struct Pass {
+    triggers: fn(&[u8]) -> Option<usize>,
+    step: StepFn,
+}
+
+/// Decodes the escape at a position: what it decodes to and the position
+/// after it.
+type StepFn = fn(&[u8], usize) -> Option<(Decoded, usize)>;
+
+const PASSES: [Pass; 4] = [
+    Pass {
+        triggers: |b| memchr::memchr(b'%', b),
+        step: percent_step,
+    },
+    Pass {
+        triggers: |b| memchr::memchr(b'&', b),
+        step: html_step,
+    },
+    Pass {
+        triggers: |b| memchr::memchr(b'\\', b),
+        step: js_step,
+    },
+    Pass {
+        triggers: |b| memchr::memchr3(0xC0, 0xC1, 0xE0, b),
+        step: overlong_step,
+    },
+];
+
+/// Runs one pass over `b` left to right: every escape is replaced by what
+/// it decodes to and every other byte is copied. Writes `out` and `map`
+/// (each output byte's offset in `b`) only when something changed, which
+/// is what it returns.
+fn run_pass(pass: &Pass, b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
+    // `b[..copied]` is emitted; escapes are looked for from `i`.
+    let (mut i, mut copied) = (0, 0);
+    let mut changed = false;
+    while let Some(k) = (pass.triggers)(&b[i..]) {
+        let at = i + k;
+        let Some((d, next)) = (pass.step)(b, at) else {
+            i = at + 1;
+            continue;
+        };
+        if !changed {
+            out.reserve(b.len());
+            map.reserve(b.len());
+            changed = true;
+        }
+        out.extend_from_slice(&b[copied..at]);
+        map.extend(copied as u32..at as u32);
+        match d {
+            Decoded::Byte(c) => {
+                out.push(c);
+                map.push(at as u32);
+            }
+            Decoded::Char(cp) => push_char(out, map, cp, at),
+        }
+        i = next;
+        copied = next;
+        if i >= b.len() {
+            break;
+        }
+    }
+    if changed {
+        out.extend_from_slice(&b[copied..]);
+        map.extend(copied as u32..b.len() as u32);
+    }
+    changed
+}
 
 fn hex_val(c: u8) -> Option<u8> {
     match c {
@@ -263,35 +360,19 @@ fn push_char(out: &mut Vec<u8>, map: &mut Vec<u32>, cp: u32, at: usize) {
     }
 }
 
-/// `%XX` and `%uXXXX`.
-fn percent_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
-    let mut i = 0;
-    let mut changed = false;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if i + 5 < b.len() && (b[i + 1] == b'u' || b[i + 1] == b'U') {
-                if let Some(cp) = parse_hex(&b[i + 2..i + 6]) {
-                    push_char(out, map, cp, i);
-                    i += 6;
-                    changed = true;
-                    continue;
-                }
-            }
-            if i + 2 < b.len() {
-                if let (Some(h), Some(l)) = (hex_val(b[i + 1]), hex_val(b[i + 2])) {
-                    out.push(h << 4 | l);
-                    map.push(i as u32);
-                    i += 3;
-                    changed = true;
-                    continue;
-                }
-            }
+/// `%XX` and `%uXXXX` at `i` (a `%`).
+fn percent_step(b: &[u8], i: usize) -> Option<(Decoded, usize)> {
+    if i + 5 < b.len() && (b[i + 1] == b'u' || b[i + 1] == b'U') {
+        if let Some(cp) = parse_hex(&b[i + 2..i + 6]) {
+            return Some((Decoded::Char(cp), i + 6));
         }
-        out.push(b[i]);
-        map.push(i as u32);
-        i += 1;
     }
-    changed
+    if i + 2 < b.len() {
+        if let (Some(h), Some(l)) = (hex_val(b[i + 1]), hex_val(b[i + 2])) {
+            return Some((Decoded::Byte(h << 4 | l), i + 3));
+        }
+    }
+    None
 }
 
 /// Named character references attackers use; the rest stay as written.
@@ -334,147 +415,101 @@ const HTML_NAMED: &[(&[u8], char)] = &[
     (b"lowbar", '_'),
 ];
 
-/// `&#NN;`, `&#xHH;` (semicolon optional, as browsers accept) and named references.
-fn html_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
-    let mut i = 0;
-    let mut changed = false;
-    while i < b.len() {
-        if b[i] == b'&' && i + 2 < b.len() {
-            if b[i + 1] == b'#' {
-                let (hex, start) = if matches!(b[i + 2], b'x' | b'X') {
-                    (true, i + 3)
-                } else {
-                    (false, i + 2)
-                };
-                let mut j = start;
-                let mut cp: u32 = 0;
-                while j < b.len() && j - start < 8 {
-                    let d = if hex {
-                        hex_val(b[j]).map(u32::from)
-                    } else {
-                        (b[j] as char).to_digit(10)
-                    };
-                    match d {
-                        Some(d) => {
-                            cp = cp
-                                .saturating_mul(if hex { 16 } else { 10 })
-                                .saturating_add(d)
-                        }
-                        None => break,
-                    }
-                    j += 1;
+/// `&#NN;`, `&#xHH;` (semicolon optional, as browsers accept) and named
+/// references at `i` (a `&`).
+fn html_step(b: &[u8], i: usize) -> Option<(Decoded, usize)> {
+    if i + 2 >= b.len() {
+        return None;
+    }
+    if b[i + 1] == b'#' {
+        let (hex, start) = if matches!(b[i + 2], b'x' | b'X') {
+            (true, i + 3)
+        } else {
+            (false, i + 2)
+        };
+        let mut j = start;
+        let mut cp: u32 = 0;
+        while j < b.len() && j - start < 8 {
+            let d = if hex {
+                hex_val(b[j]).map(u32::from)
+            } else {
+                (b[j] as char).to_digit(10)
+            };
+            match d {
+                Some(d) => {
+                    cp = cp
+                        .saturating_mul(if hex { 16 } else { 10 })
+                        .saturating_add(d)
                 }
-                if j > start {
-                    if j < b.len() && b[j] == b';' {
-                        j += 1;
-                    }
-                    push_char(out, map, cp, i);
-                    i = j;
-                    changed = true;
-                    continue;
-                }
-            } else if b[i + 1].is_ascii_alphabetic() {
-                let mut j = i + 1;
-                while j < b.len() && j - i <= 8 && b[j].is_ascii_alphabetic() {
-                    j += 1;
-                }
-                let name = &b[i + 1..j];
-                if let Some(&(_, c)) = HTML_NAMED
+                None => break,
+            }
+            j += 1;
+        }
+        if j > start {
+            if j < b.len() && b[j] == b';' {
+                j += 1;
+            }
+            return Some((Decoded::Char(cp), j));
+        }
+    } else if b[i + 1].is_ascii_alphabetic() {
+        let mut j = i + 1;
+        while j < b.len() && j - i <= 8 && b[j].is_ascii_alphabetic() {
+            j += 1;
+        }
+        let name = &b[i + 1..j];
+        if let Some(&(_, c)) = HTML_NAMED
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            let semi = j < b.len() && b[j] == b';';
+            // Without `;`, only the classic five are decoded, as browsers do.
+            if semi || matches!(c, '<' | '>' | '&' | '"' | '\'') {
+                return Some((Decoded::Char(c as u32), j + usize::from(semi)));
+            }
+        }
+    }
+    None
+}
+
+/// `\xHH`, `\uHHHH`, `\u{H…}` at `i` (a `\`).
+fn js_step(b: &[u8], i: usize) -> Option<(Decoded, usize)> {
+    if i + 1 >= b.len() {
+        return None;
+    }
+    match b[i + 1] {
+        b'x' | b'X' if i + 3 < b.len() => {
+            parse_hex(&b[i + 2..i + 4]).map(|v| (Decoded::Char(v), i + 4))
+        }
+        b'u' | b'U' => {
+            if i + 2 < b.len() && b[i + 2] == b'{' {
+                let close = b[i + 3..b.len().min(i + 12)]
                     .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                {
-                    let semi = j < b.len() && b[j] == b';';
-                    // Without `;`, only the classic five are decoded, as browsers do.
-                    if semi || matches!(c, '<' | '>' | '&' | '"' | '\'') {
-                        push_char(out, map, c as u32, i);
-                        i = j + usize::from(semi);
-                        changed = true;
-                        continue;
-                    }
-                }
+                    .position(|&c| c == b'}')?;
+                parse_hex(&b[i + 3..i + 3 + close])
+                    .filter(|_| close > 0)
+                    .map(|v| (Decoded::Char(v), i + 4 + close))
+            } else if i + 5 < b.len() {
+                parse_hex(&b[i + 2..i + 6]).map(|v| (Decoded::Char(v), i + 6))
+            } else {
+                None
             }
         }
-        out.push(b[i]);
-        map.push(i as u32);
-        i += 1;
+        _ => None,
     }
-    changed
 }
 
-/// `\xHH`, `\uHHHH`, `\u{H…}`.
-fn js_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
-    let mut i = 0;
-    let mut changed = false;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            match b[i + 1] {
-                b'x' | b'X' if i + 3 < b.len() => {
-                    if let Some(v) = parse_hex(&b[i + 2..i + 4]) {
-                        push_char(out, map, v, i);
-                        i += 4;
-                        changed = true;
-                        continue;
-                    }
-                }
-                b'u' | b'U' => {
-                    if i + 2 < b.len() && b[i + 2] == b'{' {
-                        if let Some(close) = b[i + 3..b.len().min(i + 12)]
-                            .iter()
-                            .position(|&c| c == b'}')
-                        {
-                            if let Some(v) =
-                                parse_hex(&b[i + 3..i + 3 + close]).filter(|_| close > 0)
-                            {
-                                push_char(out, map, v, i);
-                                i += 4 + close;
-                                changed = true;
-                                continue;
-                            }
-                        }
-                    } else if i + 5 < b.len() {
-                        if let Some(v) = parse_hex(&b[i + 2..i + 6]) {
-                            push_char(out, map, v, i);
-                            i += 6;
-                            changed = true;
-                            continue;
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        out.push(b[i]);
-        map.push(i as u32);
-        i += 1;
+/// Overlong UTF-8 encodings of ASCII (`C0 AF` for `/`, `E0 80 AE` for `.`)
+/// at `i` (a `C0`, `C1` or `E0` byte).
+fn overlong_step(b: &[u8], i: usize) -> Option<(Decoded, usize)> {
+    let c = b[i];
+    if (c == 0xC0 || c == 0xC1) && i + 1 < b.len() && b[i + 1] & 0xC0 == 0x80 {
+        return Some((Decoded::Byte(((c & 0x1F) << 6) | (b[i + 1] & 0x3F)), i + 2));
     }
-    changed
-}
-
-/// Overlong UTF-8 encodings of ASCII (`C0 AF` for `/`, `E0 80 AE` for `.`).
-fn overlong_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
-    let mut i = 0;
-    let mut changed = false;
-    while i < b.len() {
-        let c = b[i];
-        if (c == 0xC0 || c == 0xC1) && i + 1 < b.len() && b[i + 1] & 0xC0 == 0x80 {
-            out.push(((c & 0x1F) << 6) | (b[i + 1] & 0x3F));
-            map.push(i as u32);
-            i += 2;
-            changed = true;
-            continue;
-        }
-        if c == 0xE0 && i + 2 < b.len() && b[i + 1] & 0xE0 == 0x80 && b[i + 2] & 0xC0 == 0x80 {
-            let cp = (u32::from(b[i + 1] & 0x3F) << 6) | u32::from(b[i + 2] & 0x3F);
-            push_char(out, map, cp, i);
-            i += 3;
-            changed = true;
-            continue;
-        }
-        out.push(c);
-        map.push(i as u32);
-        i += 1;
+    if c == 0xE0 && i + 2 < b.len() && b[i + 1] & 0xE0 == 0x80 && b[i + 2] & 0xC0 == 0x80 {
+        let cp = (u32::from(b[i + 1] & 0x3F) << 6) | u32::from(b[i + 2] & 0x3F);
+        return Some((Decoded::Char(cp), i + 3));
     }
-    changed
+    None
 }
 
 /// Minimum length of a value tried as base64.
@@ -514,6 +549,225 @@ fn base64_view(raw: &[u8]) -> Option<Vec<u8>> {
         base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, cfg)
     };
     engine.decode(body).ok().filter(|d| !d.is_empty())
+}
+
+/// The byte-at-a-time decoder this module replaced, kept to check that the
+/// trigger-driven passes decode every value exactly as it did.
+#[cfg(test)]
+mod reference {
+    use super::{hex_val, may_need_decoding, parse_hex, push_char, HTML_NAMED};
+
+    // Decodes to a fixpoint. Returns `None` when nothing changed.
+    pub(super) fn decode_fixpoint(raw: &[u8], max_depth: usize) -> Option<(Vec<u8>, Vec<u32>)> {
+        if !may_need_decoding(raw) {
+            return None;
+        }
+        let mut cur: Vec<u8> = raw.to_vec();
+        let mut cur_map: Vec<u32> = (0..raw.len() as u32).collect();
+        let mut changed_any = false;
+        let mut out = Vec::with_capacity(raw.len());
+        let mut out_map = Vec::with_capacity(raw.len());
+        for _ in 0..max_depth {
+            let mut changed = false;
+            for pass in [percent_pass as PassFn, html_pass, js_pass, overlong_pass] {
+                out.clear();
+                out_map.clear();
+                if pass(&cur, &mut out, &mut out_map) {
+                    changed = true;
+                    // compose maps: out_map indexes into cur, cur_map into raw
+                    for m in out_map.iter_mut() {
+                        *m = cur_map[*m as usize];
+                    }
+                    std::mem::swap(&mut cur, &mut out);
+                    std::mem::swap(&mut cur_map, &mut out_map);
+                }
+            }
+            if !changed {
+                break;
+            }
+            changed_any = true;
+            if !may_need_decoding(&cur) {
+                break;
+            }
+        }
+        changed_any.then_some((cur, cur_map))
+    }
+
+    type PassFn = fn(&[u8], &mut Vec<u8>, &mut Vec<u32>) -> bool;
+
+    /// `%XX` and `%uXXXX`.
+    fn percent_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
+        let mut i = 0;
+        let mut changed = false;
+        while i < b.len() {
+            if b[i] == b'%' {
+                if i + 5 < b.len() && (b[i + 1] == b'u' || b[i + 1] == b'U') {
+                    if let Some(cp) = parse_hex(&b[i + 2..i + 6]) {
+                        push_char(out, map, cp, i);
+                        i += 6;
+                        changed = true;
+                        continue;
+                    }
+                }
+                if i + 2 < b.len() {
+                    if let (Some(h), Some(l)) = (hex_val(b[i + 1]), hex_val(b[i + 2])) {
+                        out.push(h << 4 | l);
+                        map.push(i as u32);
+                        i += 3;
+                        changed = true;
+                        continue;
+                    }
+                }
+            }
+            out.push(b[i]);
+            map.push(i as u32);
+            i += 1;
+        }
+        changed
+    }
+
+    /// `&#NN;`, `&#xHH;` (semicolon optional, as browsers accept) and named references.
+    fn html_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
+        let mut i = 0;
+        let mut changed = false;
+        while i < b.len() {
+            if b[i] == b'&' && i + 2 < b.len() {
+                if b[i + 1] == b'#' {
+                    let (hex, start) = if matches!(b[i + 2], b'x' | b'X') {
+                        (true, i + 3)
+                    } else {
+                        (false, i + 2)
+                    };
+                    let mut j = start;
+                    let mut cp: u32 = 0;
+                    while j < b.len() && j - start < 8 {
+                        let d = if hex {
+                            hex_val(b[j]).map(u32::from)
+                        } else {
+                            (b[j] as char).to_digit(10)
+                        };
+                        match d {
+                            Some(d) => {
+                                cp = cp
+                                    .saturating_mul(if hex { 16 } else { 10 })
+                                    .saturating_add(d)
+                            }
+                            None => break,
+                        }
+                        j += 1;
+                    }
+                    if j > start {
+                        if j < b.len() && b[j] == b';' {
+                            j += 1;
+                        }
+                        push_char(out, map, cp, i);
+                        i = j;
+                        changed = true;
+                        continue;
+                    }
+                } else if b[i + 1].is_ascii_alphabetic() {
+                    let mut j = i + 1;
+                    while j < b.len() && j - i <= 8 && b[j].is_ascii_alphabetic() {
+                        j += 1;
+                    }
+                    let name = &b[i + 1..j];
+                    if let Some(&(_, c)) = HTML_NAMED
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    {
+                        let semi = j < b.len() && b[j] == b';';
+                        // Without `;`, only the classic five are decoded, as browsers do.
+                        if semi || matches!(c, '<' | '>' | '&' | '"' | '\'') {
+                            push_char(out, map, c as u32, i);
+                            i = j + usize::from(semi);
+                            changed = true;
+                            continue;
+                        }
+                    }
+                }
+            }
+            out.push(b[i]);
+            map.push(i as u32);
+            i += 1;
+        }
+        changed
+    }
+
+    /// `\xHH`, `\uHHHH`, `\u{H…}`.
+    fn js_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
+        let mut i = 0;
+        let mut changed = false;
+        while i < b.len() {
+            if b[i] == b'\\' && i + 1 < b.len() {
+                match b[i + 1] {
+                    b'x' | b'X' if i + 3 < b.len() => {
+                        if let Some(v) = parse_hex(&b[i + 2..i + 4]) {
+                            push_char(out, map, v, i);
+                            i += 4;
+                            changed = true;
+                            continue;
+                        }
+                    }
+                    b'u' | b'U' => {
+                        if i + 2 < b.len() && b[i + 2] == b'{' {
+                            if let Some(close) = b[i + 3..b.len().min(i + 12)]
+                                .iter()
+                                .position(|&c| c == b'}')
+                            {
+                                if let Some(v) =
+                                    parse_hex(&b[i + 3..i + 3 + close]).filter(|_| close > 0)
+                                {
+                                    push_char(out, map, v, i);
+                                    i += 4 + close;
+                                    changed = true;
+                                    continue;
+                                }
+                            }
+                        } else if i + 5 < b.len() {
+                            if let Some(v) = parse_hex(&b[i + 2..i + 6]) {
+                                push_char(out, map, v, i);
+                                i += 6;
+                                changed = true;
+                                continue;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            out.push(b[i]);
+            map.push(i as u32);
+            i += 1;
+        }
+        changed
+    }
+
+    /// Overlong UTF-8 encodings of ASCII (`C0 AF` for `/`, `E0 80 AE` for `.`).
+    fn overlong_pass(b: &[u8], out: &mut Vec<u8>, map: &mut Vec<u32>) -> bool {
+        let mut i = 0;
+        let mut changed = false;
+        while i < b.len() {
+            let c = b[i];
+            if (c == 0xC0 || c == 0xC1) && i + 1 < b.len() && b[i + 1] & 0xC0 == 0x80 {
+                out.push(((c & 0x1F) << 6) | (b[i + 1] & 0x3F));
+                map.push(i as u32);
+                i += 2;
+                changed = true;
+                continue;
+            }
+            if c == 0xE0 && i + 2 < b.len() && b[i + 1] & 0xE0 == 0x80 && b[i + 2] & 0xC0 == 0x80 {
+                let cp = (u32::from(b[i + 1] & 0x3F) << 6) | u32::from(b[i + 2] & 0x3F);
+                push_char(out, map, cp, i);
+                i += 3;
+                changed = true;
+                continue;
+            }
+            out.push(c);
+            map.push(i as u32);
+            i += 1;
+        }
+        changed
+    }
 }
 
 #[cfg(test)]
@@ -607,6 +861,49 @@ mod tests {
         );
         assert!(input.truncated());
         assert_eq!(input.raw().len(), 10);
+    }
+
+    /// Bytes that start or complete escapes, so random values hit every
+    /// decoding path (and its near misses).
+    fn escapy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let atoms: Vec<&'static [u8]> = vec![
+            b"%", b"%u", b"%U", b"&", b"&#", b"&#x", b"\\", b"\\x", b"\\u", b"\\u{", b"}", b";",
+            b"0", b"3", b"c", b"F", b"g", b"lt", b"amp", b"colon", b"x", b"25", b"26", b"5c",
+            b"\xc0", b"\xc1", b"\xe0", b"\x80", b"\xaf", b"\xae", b" ", b"a",
+        ];
+        proptest::collection::vec(
+            prop_oneof![
+                proptest::sample::select(atoms).prop_map(<[u8]>::to_vec),
+                any::<u8>().prop_map(|b| vec![b]),
+            ],
+            0..40,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn passes_decode_like_the_reference(v in escapy(), depth in 1usize..5) {
+            proptest::prop_assert_eq!(
+                decode_fixpoint(&v, depth),
+                reference::decode_fixpoint(&v, depth)
+            );
+        }
+    }
+
+    #[test]
+    fn stray_escape_characters_decode_to_nothing() {
+        for v in [
+            "1%')) and ('%'='",
+            "a & b",
+            "c:\\windows",
+            "100%",
+            "&#;",
+            "\\u{}",
+        ] {
+            assert!(decode_fixpoint(v.as_bytes(), 4).is_none(), "{v}");
+        }
     }
 
     #[test]

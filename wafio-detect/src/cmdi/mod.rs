@@ -124,8 +124,8 @@ fn classify(w: &Word) -> Class {
     let cmd = words::lookup(base, w.glob);
     let bin_path = !dir.is_empty()
         && (dir.ends_with(b"bin")
-            || memchr::memmem::find(dir, b"bin/").is_some()
-            || memchr::memmem::find(dir, b"system32").is_some()
+            || contains(dir, b"bin/")
+            || contains(dir, b"system32")
             || (w.glob && cmd.is_some() && dir.starts_with(b"/") && dir.len() <= 12))
         && !base.is_empty();
     Class { cmd, bin_path, exe }
@@ -143,6 +143,18 @@ struct Args {
     /// The operator byte that ends the command, if any.
     next_op: Option<u8>,
 }
+
+/// Whether the short slice `h` (a word or an argument) contains `n`; a
+/// plain window scan, cheaper than setting up a SIMD searcher per call.
+fn contains(h: &[u8], n: &[u8]) -> bool {
+    h.windows(n.len()).any(|w| w == n)
+}
+
+/// The searchers of [`markers`], built once.
+static SSI: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"<!--#"));
+static SHELLSHOCK: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"() {"));
 
 fn is_ip(a: &[u8]) -> bool {
     a.iter().filter(|&&c| c == b'.').count() == 3
@@ -166,7 +178,7 @@ fn arg_is_shellish(a: &[u8], cmd: &str) -> bool {
             && a.get(2)
                 .is_none_or(|c| matches!(c, b'/' | b'\\' | b'"' | b'\'')))
         || is_ip(a)
-        || memchr::memmem::find(a, b"://").is_some()
+        || contains(a, b"://")
         || (matches!(cmd, "sleep" | "timeout") && a.iter().all(u8::is_ascii_digit))
         || (first == b'%'
             && a.len() > 2
@@ -533,7 +545,7 @@ fn exec_calls(b: &[u8], best: &mut Best) {
 }
 
 fn markers(b: &[u8], best: &mut Best) {
-    if let Some(p) = memchr::memmem::find(b, b"<!--#") {
+    if let Some(p) = SSI.find(b) {
         let rest = &b[p + 5..];
         if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"exec") {
             best.offer(
@@ -544,7 +556,7 @@ fn markers(b: &[u8], best: &mut Best) {
             );
         }
     }
-    if let Some(p) = memchr::memmem::find(b, b"() {") {
+    if let Some(p) = SHELLSHOCK.find(b) {
         let rest = &b[p + 4..];
         let body = &rest[..rest.len().min(8)];
         if memchr::memchr(b';', body).is_some() && memchr::memchr(b'}', rest).is_some() {

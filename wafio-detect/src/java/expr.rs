@@ -17,8 +17,10 @@
 //! `at java.lang.Runtime.exec(Runtime.java:620)`) matches none of these.
 //!
 //! # Limits
-//! Linear in the value; the window holds `WINDOW` tokens; no allocation
-//! unless a hit is pushed; at most one hit per value.
+//! Linear in the value; the value is tokenized only when it holds one of
+//! the identifiers the shapes need, a lone `T` or two `@`; the window holds
+//! `WINDOW` tokens; no allocation unless a hit is pushed; at most one hit
+//! per value.
 
 use crate::Hit;
 
@@ -108,7 +110,75 @@ const OGNL_SANDBOX: &[&[u8]] = &[
 ];
 
 /// Scans `b` and pushes at most one hit.
+/// Callee names without which no call shape in [`check`] matches (case
+/// sensitive, as the shapes are): `exec` needs `getRuntime`, the
+/// reflective calls need `getClass`, constructions need `new`.
+const CALL_NEEDLES: &[&str] = &[
+    "getRuntime",
+    "forName",
+    "getEngineByName",
+    "getClass",
+    "new",
+];
+
+/// OGNL sandbox identifiers (each holds an upper-case letter).
+const SANDBOX_NEEDLES: &[&str] = &[
+    "_memberAccess",
+    "DEFAULT_MEMBER_ACCESS",
+    "OgnlContext",
+    "ognlUtil",
+    "getExcludedClasses",
+    "getExcludedPackageNames",
+    "setExcludedClasses",
+    "allowStaticMethodAccess",
+];
+
+/// One SIMD substring search per needle: cheaper than an automaton walk
+/// over values that hold none of them.
+static CALLS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+    std::sync::LazyLock::new(|| {
+        CALL_NEEDLES
+            .iter()
+            .map(memchr::memmem::Finder::new)
+            .collect()
+    });
+static SANDBOX: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+    std::sync::LazyLock::new(|| {
+        SANDBOX_NEEDLES
+            .iter()
+            .map(memchr::memmem::Finder::new)
+            .collect()
+    });
+static CONTEXT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"context"));
+
+/// Whether [`scan`] can find anything in `b`. Every call shape and the
+/// SpEL type reference need `(` and a callee name or a lone `T`; OGNL
+/// static access needs two `@`, `#context` a `#`, the sandbox names an
+/// upper-case letter.
+pub(crate) fn may_match(b: &[u8]) -> bool {
+    if memchr::memchr(b'(', b).is_some() {
+        // An identifier starts at `T` unless a letter or `_` runs into it
+        // (digits and `$` before it are tokens of their own).
+        let spel_t = memchr::memchr_iter(b'T', b).any(|p| {
+            (p == 0 || !is_ident_start(b[p - 1])) && b.get(p + 1).is_none_or(|&c| !is_ident(c))
+        });
+        if spel_t || CALLS.iter().any(|f| f.find(b).is_some()) {
+            return true;
+        }
+    }
+    memchr::memchr_iter(b'@', b).nth(1).is_some()
+        || (memchr::memchr(b'#', b).is_some() && CONTEXT.find(b).is_some())
+        || (b.iter().any(u8::is_ascii_uppercase) && SANDBOX.iter().any(|f| f.find(b).is_some()))
+}
+
 pub(crate) fn scan(b: &[u8], out: &mut Vec<Hit>) {
+    if may_match(b) {
+        scan_tokens(b, out);
+    }
+}
+
+fn scan_tokens(b: &[u8], out: &mut Vec<Hit>) {
     let zero = Tok {
         k: K::Other,
         s: 0,
@@ -286,6 +356,71 @@ mod tests {
         let mut out = Vec::new();
         scan(s.as_bytes(), &mut out);
         out.first().map_or(0.0, |h| h.confidence)
+    }
+
+    fn javaish() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let atoms: Vec<&'static [u8]> = vec![
+            b"T",
+            b"(",
+            b")",
+            b".",
+            b"@",
+            b"#",
+            b"[",
+            b" ",
+            b"java",
+            b"javax",
+            b"lang",
+            b"net",
+            b"Runtime",
+            b"getRuntime",
+            b"exec",
+            b"new",
+            b"forName",
+            b"getClass",
+            b"getMethod",
+            b"context",
+            b"_memberAccess",
+            b"ProcessBuilder",
+            b"getEngineByName",
+            b"x",
+            b"5",
+            b"$",
+            b"_",
+            b"'",
+        ];
+        proptest::collection::vec(proptest::sample::select(atoms), 0..14).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prefilter_never_hides_a_hit(v in javaish()) {
+            let mut out = Vec::new();
+            scan_tokens(&v, &mut out);
+            if !out.is_empty() {
+                proptest::prop_assert!(may_match(&v), "{:?}", String::from_utf8_lossy(&v));
+            }
+        }
+    }
+
+    #[test]
+    fn prefilter_keeps_every_shape() {
+        for s in [
+            "(#context['xwork.MethodAccessor.denyMethodExecution']=false)",
+            "#_memberAccess",
+            "T (java.lang.Runtime)",
+            "@java.lang.Runtime@getRuntime",
+            "new java.net.URL(",
+            "x.getClass().getMethod(",
+            "5T(a.b.C)",
+        ] {
+            assert!(may_match(s.as_bytes()), "{s}");
+        }
+        assert!(!may_match(b"1' and sleep(5)#"));
+        assert!(!may_match(b"Tom (the cat)"));
+        assert!(!may_match(b"bancroft@lawn.mc"));
+        assert!(!may_match(b"the new context"));
     }
 
     #[test]

@@ -70,12 +70,24 @@ fn has_hex_spelling(b: &[u8]) -> bool {
 
 /// Token delimiters: bytes that cannot sit inside a path a shell, an
 /// include call or a URL would take as one.
+static DELIM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_whitespace()
+            || matches!(
+                b,
+                b'"' | b'\'' | b'<' | b'>' | b'|' | b'(' | b')' | b',' | b'=' | b'&' | b'#' | b'`'
+            );
+        c += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_delim(c: u8) -> bool {
-    c.is_ascii_whitespace()
-        || matches!(
-            c,
-            b'"' | b'\'' | b'<' | b'>' | b'|' | b'(' | b')' | b',' | b'=' | b'&' | b'#' | b'`'
-        )
+    DELIM[c as usize]
 }
 
 /// Keeps the best hit only.

@@ -268,12 +268,16 @@ struct Seg {
     name_end: usize,
 }
 
+/// `://`, searched once per token: the searcher is built once.
+static SCHEME_SEP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
+
 /// Resolves token `t` (no whitespace inside) as a path.
 pub(crate) fn analyse(t: &[u8]) -> PathStats {
     let mut st = PathStats::default();
     let mut i = 0;
     // Roots: `scheme://host`, `//host`, drive `c:` + separator.
-    if let Some(p) = memchr::memmem::find(t, b"://") {
+    if let Some(p) = SCHEME_SEP.find(t) {
         if p > 0
             && t[..p]
                 .iter()

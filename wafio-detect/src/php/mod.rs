@@ -19,7 +19,9 @@
 //!   `data://text/plain`, `zip://`, `compress.zlib://`, `glob://`, ….
 //!
 //! # Limits
-//! Linear time; no allocation on a clean value; at most `MAX_COLONS` `:`
+//! Linear time; no allocation on a clean value; the token scan runs only
+//! on values holding `$`, `<?` or one of the judged function names (one
+//! case-insensitive search); at most `MAX_COLONS` `:`
 //! positions are examined; serialized class names are at most
 //! `MAX_CLASS_NAME` bytes; the token window holds 8 tokens; one hit per
 //! category per view.
@@ -50,11 +52,48 @@ impl Detector for PhpDetector {
         if m & COLON != 0 {
             colons(b, out);
         }
-        // Every code shape needs a call, a backtick, a quoted include or a tag.
-        if m & CODE != 0 {
+        // Every code shape needs a call, a backtick, a quoted include or a
+        // tag, and names a variable, a tag or one of the functions judged.
+        if m & CODE != 0 && may_be_code(b) {
             code(b, out);
         }
     }
+}
+
+/// What every [`code`] finding needs in the value: a variable or `${`
+/// (`$`), an open tag (`<?`, which the backtick rule needs too), or the
+/// name of a function [`judge`] looks for (a callback is named by an
+/// [`EXEC_FUNCS`] string, `shell_exec`/`pcntl_exec` contain `exec`).
+const CODE_NEEDLES: &[&str] = &[
+    "$",
+    "<?",
+    "system",
+    "exec",
+    "passthru",
+    "popen",
+    "proc_open",
+    "eval",
+    "assert",
+    "create_function",
+    "phpinfo",
+    "preg_replace",
+    "include",
+    "require",
+];
+
+static CODE_FINDER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(CODE_NEEDLES)
+            // A fixed list of literal patterns: building cannot fail.
+            .unwrap_or_else(|e| panic!("php code needles: {e}"))
+    });
+
+/// Whether [`code`] can find anything in `b`: one search instead of the
+/// token scan on values that are clearly not PHP (SQL, prose with quotes).
+fn may_be_code(b: &[u8]) -> bool {
+    CODE_FINDER.is_match(b)
 }
 
 const COLON: u8 = 1;
@@ -579,6 +618,26 @@ mod tests {
         let input = crate::Input::new(s.as_bytes());
         PhpDetector::default().detect(&input.views()[0], &mut out);
         out.iter().map(|h| h.confidence).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn code_prefilter_covers_every_judged_name() {
+        for name in EXEC_FUNCS.iter().chain(INCLUDES) {
+            assert!(may_be_code(name), "{}", String::from_utf8_lossy(name));
+            assert!(may_be_code(&name.to_ascii_uppercase()));
+        }
+        for s in [
+            "phpinfo()",
+            "preg_replace('/a/e', $x)",
+            "$f(1)",
+            "<?=`id`?>",
+            "${x}",
+        ] {
+            assert!(may_be_code(s.as_bytes()), "{s}");
+        }
+        // SQL with calls and quotes is not looked at token by token.
+        assert!(!may_be_code(b"1' and sleep(5) and 'a'='a"));
+        assert_eq!(best("1' and sleep(5) and 'a'='a"), 0.0);
     }
 
     #[test]

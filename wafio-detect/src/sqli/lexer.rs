@@ -196,7 +196,7 @@ pub(crate) struct Tokens {
 }
 
 impl Tokens {
-    pub(crate) fn new() -> Tokens {
+    pub(crate) const fn new() -> Tokens {
         Tokens {
             toks: [Token::EMPTY; MAX_TOKENS],
             len: 0,
@@ -472,6 +472,70 @@ fn classify_word(w: &[u8]) -> Tk {
     Tk::Word
 }
 
+/// Bytes of a *plain* value (see [`plain_words`]): word bytes other than
+/// NBSP, the four ordinary whitespace bytes, `,` and `.`.
+static PLAIN_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] =
+            (WORD_BYTE[c] && b != 0xa0) || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b',' | b'.');
+        c += 1;
+    }
+    t
+};
+
+/// Words that open a statement without being keywords (`LOAD DATA`,
+/// `GRANT … TO`, `REVOKE`, `WHILE`, `GOTO`; see `grammar::Scan::statement`).
+const STATEMENT_WORDS: [&[u8]; 5] = [b"load", b"grant", b"revoke", b"while", b"goto"];
+
+/// Whether `b` lexes (in the bare context) to plain words, numbers, commas
+/// and lone dots only: no quote, operator, parenthesis, comment, variable,
+/// keyword or operator word, and no word that opens a statement on its own.
+/// The grammar finds nothing in such a value (no context can break out,
+/// no evidence rule has a token to start from), so it is not lexed.
+///
+/// Conservative: the words are the runs of word bytes split at every byte
+/// the lexer might split at; a run that starts with a digit and holds a
+/// letter (`1and`, `5e5or`) or a dot after a digit (`1.e5and`) falls back
+/// to the lexer.
+pub(crate) fn plain_words(b: &[u8]) -> bool {
+    let mut buf = [0u8; 32];
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !PLAIN_BYTE[c as usize] {
+            return false;
+        }
+        if !is_word_byte(c) || c == 0xa0 {
+            // `1.e5and` lexes as a number glued to `and`.
+            if c == b'.' && i > 0 && b[i - 1].is_ascii_digit() {
+                return false;
+            }
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && is_word_byte(b[i]) && b[i] != 0xa0 {
+            i += 1;
+        }
+        let word = &b[start..i];
+        if word[0].is_ascii_digit() {
+            if word.iter().any(u8::is_ascii_alphabetic) {
+                return false;
+            }
+            continue;
+        }
+        if let Some(w) = lower_into(word, &mut buf) {
+            if classify_word(w) != Tk::Word || STATEMENT_WORDS.contains(&w) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// Keywords that keep their meaning before `(`.
 fn keyword_before_paren(t: Tk) -> bool {
     matches!(
@@ -517,8 +581,8 @@ fn keyword_before_paren(t: Tk) -> bool {
     )
 }
 
-/// Function names with a class other than [`FnClass::Generic`], sorted for
-/// binary search (lowercase, last segment of a dotted name).
+/// Function names with a class other than [`FnClass::Generic`] (lowercase,
+/// last segment of a dotted name), found through [`FUNC_INDEX`].
 static FUNCS: &[(&[u8], FnClass)] = &[
     (b"@@version", FnClass::Info),
     (b"ascii", FnClass::Extract),
@@ -601,16 +665,48 @@ static FUNCS: &[(&[u8], FnClass)] = &[
     (b"xp_cmdshell", FnClass::System),
 ];
 
+/// Longest entry of [`FUNCS`].
+const MAX_FUNC: usize = 18;
+
+/// Buckets of [`word_hash`] over [`FUNCS`], built like [`WORD_INDEX`]: a
+/// function name is classified with one hash and at most [`BUCKET`]
+/// comparisons.
+static FUNC_INDEX: [[u8; BUCKET]; BUCKETS] = {
+    let mut t = [[EMPTY; BUCKET]; BUCKETS];
+    let mut i = 0;
+    while i < FUNCS.len() {
+        assert!(FUNCS[i].0.len() >= 2 && FUNCS[i].0.len() <= MAX_FUNC);
+        let h = word_hash(FUNCS[i].0);
+        let mut k = 0;
+        while t[h][k] != EMPTY {
+            k += 1;
+            assert!(k < BUCKET, "FUNCS hash bucket overflow");
+        }
+        t[h][k] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The class of a called function (lowercased name, possibly dotted).
 fn classify_function(w: &[u8]) -> FnClass {
     let last = match memchr::memrchr(b'.', w) {
         Some(k) => &w[k + 1..],
         None => w,
     };
-    match FUNCS.binary_search_by(|(k, _)| k.cmp(&last)) {
-        Ok(i) => FUNCS[i].1,
-        Err(_) => FnClass::Generic,
+    if last.len() < 2 || last.len() > MAX_FUNC {
+        return FnClass::Generic;
     }
+    for &k in &FUNC_INDEX[word_hash(last)] {
+        if k == EMPTY {
+            break;
+        }
+        let (name, class) = FUNCS[k as usize];
+        if name == last {
+            return class;
+        }
+    }
+    FnClass::Generic
 }
 
 /// Lexes `b` in context `ctx` into `out`.
@@ -1005,6 +1101,16 @@ mod tests {
         assert_eq!(classify_word(b"union"), Tk::Kw(Kw::Union));
         assert_eq!(classify_word(b"xor"), Tk::Logic);
         assert_eq!(classify_word(b"unionx"), Tk::Word);
+        // Every listed function is found through the hash index.
+        for &(name, class) in FUNCS {
+            assert_eq!(classify_function(name), class, "{name:?}");
+        }
+        for &(name, tk) in WORDS {
+            assert_eq!(classify_word(name), tk, "{name:?}");
+        }
+        assert_eq!(classify_function(b"x.@@version"), FnClass::Info);
+        assert_eq!(classify_function(b"a."), FnClass::Generic);
+        assert_eq!(classify_function(b"s"), FnClass::Generic);
     }
 
     #[test]

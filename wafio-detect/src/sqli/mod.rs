@@ -24,7 +24,10 @@
 //! # Limits and cost
 //! - A value made only of word bytes and `. _ - @ : /` (no space, no
 //!   punctuation that SQL needs, no `--`) is rejected before lexing, with
-//!   one table lookup per byte.
+//!   one table lookup per byte. So is prose made of plain words, numbers,
+//!   spaces, commas and dots in which no word is a SQL keyword or operator
+//!   word (`calle mayor 5, 2`): no context can break out of it and no
+//!   evidence rule has a token to start from.
 //! - The quoted contexts are lexed only when the value contains that quote,
 //!   and not at all once a context has produced a certain (0.9) finding.
 //! - At most [`lexer::MAX_TOKENS`] (128) tokens per context are analysed; a
@@ -38,7 +41,7 @@
 //!   checks look at 16 tokens at most. Work is linear in the value length
 //!   plus a bounded amount per token.
 //! - Nothing is allocated unless a finding is reported (the token buffer
-//!   is a fixed array on the stack).
+//!   is a fixed array, one per thread).
 //!
 //! # Known gaps
 //! - Some MySQL lexer oddities are not modelled (`updateUNION` glued to a
@@ -53,7 +56,7 @@ mod lexer;
 
 use std::borrow::Cow;
 
-use crate::{Detector, DetectorKind, Hit, View, ViewKind};
+use crate::{Detector, DetectorKind, Hit, View};
 
 use self::grammar::Verdict;
 use self::lexer::{Context, Tokens};
@@ -94,6 +97,10 @@ static INERT: [bool; 256] = {
     t
 };
 
+thread_local! {
+    static TOKENS: std::cell::RefCell<Tokens> = const { std::cell::RefCell::new(Tokens::new()) };
+}
+
 #[inline]
 fn is_inert(c: u8) -> bool {
     INERT[c as usize]
@@ -128,10 +135,24 @@ fn class_phrase(class: &str) -> &'static str {
 impl SqliDetector {
     /// Analyses `bytes` and returns the strongest verdict and its context.
     fn verdict(&self, b: &[u8]) -> Option<(Verdict, Context)> {
-        if b.iter().all(|&c| is_inert(c)) && memchr::memmem::find(b, b"--").is_none() {
+        let dashes = || memchr::memchr_iter(b'-', b).any(|p| b.get(p + 1) == Some(&b'-'));
+        if b.iter().all(|&c| is_inert(c)) && !dashes() {
             return None;
         }
-        let mut toks = Tokens::new();
+        // Prose without SQL punctuation or SQL words (`calle mayor 5, 2`).
+        if lexer::plain_words(b) {
+            return None;
+        }
+        // The token buffer (1.5 KiB) is kept per thread rather than set up
+        // for every value; `lex` resets it. Should it ever be in use (it is
+        // not re-entered), a fresh one on the stack does the same work.
+        TOKENS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut toks) => self.verdict_with(b, &mut toks),
+            Err(_) => self.verdict_with(b, &mut Tokens::new()),
+        })
+    }
+
+    fn verdict_with(&self, b: &[u8], toks: &mut Tokens) -> Option<(Verdict, Context)> {
         let mut best: Option<(Verdict, Context)> = None;
         for ctx in [Context::Bare, Context::Single, Context::Double] {
             if let Some(q) = ctx.quote() {
@@ -139,7 +160,7 @@ impl SqliDetector {
                     continue;
                 }
             }
-            lexer::lex(b, ctx, &mut toks);
+            lexer::lex(b, ctx, toks);
             if let Some(v) = grammar::analyze(b, ctx, toks.as_slice(), toks.odd_space) {
                 if best.is_none_or(|(bv, _)| v.confidence > bv.confidence) {
                     best = Some((v, ctx));
@@ -162,16 +183,6 @@ impl Detector for SqliDetector {
         let Some((v, ctx)) = self.verdict(view.bytes()) else {
             return;
         };
-        // The set stops at the first view where a detector reports
-        // anything: a weak hit on a raw view that still holds escapes
-        // (`)%20waitfor%20delay…`) would hide a strong one in the decoded
-        // view, so it is left to the decoded view.
-        if v.confidence < 0.5
-            && view.kind() == ViewKind::Raw
-            && memchr::memchr3(b'%', b'&', b'\\', view.bytes()).is_some()
-        {
-            return;
-        }
         let reason = if v.statement {
             format!("the value is {}", class_phrase(v.class))
         } else {
@@ -194,6 +205,112 @@ mod tests {
         SqliDetector::default()
             .verdict(s.as_bytes())
             .map(|(v, _)| (v.class, v.confidence))
+    }
+
+    /// The full analysis, without the plain-words shortcut.
+    fn full(b: &[u8]) -> Option<(Verdict, Context)> {
+        SqliDetector::default().verdict_with(b, &mut Tokens::new())
+    }
+
+    #[test]
+    fn plain_words_are_prose() {
+        for s in [
+            "calle perez galdos, 167",
+            "castellar, el",
+            "guijo de santa b\u{e1}rbara",
+            "a.b c.d 3 , .5",
+        ] {
+            assert!(lexer::plain_words(s.as_bytes()), "{s}");
+            assert!(full(s.as_bytes()).is_none(), "{s}");
+        }
+        for s in [
+            "1 and 2",
+            "x union select a, b",
+            "a load data infile",
+            "x 1or 2",
+            "1.e5and 1",
+            "a\u{a0}or 1",
+            "o'brien",
+            "5-3",
+            "1 order by 2",
+            "x goto y",
+        ] {
+            assert!(!lexer::plain_words(s.as_bytes()), "{s}");
+        }
+    }
+
+    fn sqlish() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let atoms: Vec<&'static [u8]> = vec![
+            b"and",
+            b"or",
+            b"union",
+            b"select",
+            b"from",
+            b"in",
+            b"is",
+            b"not",
+            b"like",
+            b"by",
+            b"order",
+            b"on",
+            b"if",
+            b"set",
+            b"all",
+            b"div",
+            b"xor",
+            b"null",
+            b"sleep",
+            b"load",
+            b"data",
+            b"grant",
+            b"to",
+            b"revoke",
+            b"while",
+            b"goto",
+            b"waitfor",
+            b"delay",
+            b"exec",
+            b"calle",
+            b"a",
+            b"de",
+            b"x1",
+            b"\xc3\xb1u",
+            b"1",
+            b"5",
+            b"0x1f",
+            b"1e5",
+            b"e5",
+            b" ",
+            b" ",
+            b",",
+            b".",
+            b"\t",
+            b"\n",
+            b"\xa0",
+            b"\xc3\xa0",
+            b"-",
+            b"'",
+            b"(",
+            b")",
+            b"=",
+            b"#",
+            b"@",
+            b"$",
+            b"_",
+            b";",
+            b"\"",
+        ];
+        proptest::collection::vec(proptest::sample::select(atoms), 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_words_find_nothing(v in sqlish()) {
+            if lexer::plain_words(&v) {
+                proptest::prop_assert!(full(&v).is_none(), "{:?}", String::from_utf8_lossy(&v));
+            }
+        }
     }
 
     #[test]

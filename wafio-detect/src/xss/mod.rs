@@ -45,10 +45,6 @@
 //!   payloads are decoded up to 4 KiB (the only allocation, and only for a
 //!   `data:…;base64,` URL inside a tag). Total work is linear in the value
 //!   length with small constant factors.
-//! - Weak signals (confidence below 0.5) are not reported on the raw view
-//!   of a value that will also be decoded, because the detector set stops
-//!   at the first view with any hit and the decoded view may hold the
-//!   stronger evidence.
 
 mod html;
 mod js;
@@ -56,7 +52,7 @@ mod js;
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::{Detector, DetectorKind, Hit, View, ViewKind};
+use crate::{Detector, DetectorKind, Hit, View};
 
 use html::{name_is, name_starts_with, Attrs, TagKind, Tokenizer};
 use js::{Action, Stop};
@@ -99,12 +95,7 @@ impl Detector for XssDetector {
         if b.len() < 4 || !has_trigger(b) {
             return;
         }
-        let weak_ok = !(view.kind() == ViewKind::Raw && may_decode(b));
-        let mut sink = Sink {
-            out,
-            first: 0,
-            weak_ok,
-        };
+        let mut sink = Sink { out, first: 0 };
         sink.first = sink.out.len();
         if memchr::memchr2(0xbc, 0xef, b).is_some() {
             check_lookalike(b, &mut sink);
@@ -160,17 +151,10 @@ fn has_trigger(b: &[u8]) -> bool {
     b.iter().any(|&c| TRIGGER[c as usize])
 }
 
-/// Whether the decoded view of this value may differ from the raw one.
-fn may_decode(b: &[u8]) -> bool {
-    memchr::memchr3(b'%', b'&', b'\\', b).is_some()
-        || b.iter().any(|&c| matches!(c, 0xC0 | 0xC1 | 0xE0))
-}
-
-/// Collects hits: one per class, strongest wins, weak ones only when allowed.
+/// Collects hits: one per class, strongest wins.
 struct Sink<'o> {
     out: &'o mut Vec<Hit>,
     first: usize,
-    weak_ok: bool,
 }
 
 impl Sink<'_> {
@@ -181,9 +165,6 @@ impl Sink<'_> {
         span: Range<usize>,
         reason: &'static str,
     ) {
-        if confidence < 0.5 && !self.weak_ok {
-            return;
-        }
         let mine = &mut self.out[self.first..];
         if let Some(h) = mine.iter_mut().find(|h| h.class == class) {
             if confidence > h.confidence {
