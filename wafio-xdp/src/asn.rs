@@ -2,10 +2,10 @@
 //!
 //! Format (one range per line, tab separated, as published by iptoasn.com):
 //! `range_start  range_end  AS_number  country_code  AS_description`.
-//! Lines starting with `#` and empty lines are skipped. MaxMind MMDB files are
-//! not read yet (see the crate docs).
+//! Lines starting with `#` and empty lines are skipped. MaxMind-format
+//! databases are read by [`crate::geo`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -100,6 +100,80 @@ impl AsnDb {
         }
         out
     }
+
+    /// Prefixes per AS number and per country code (upper-case) for the
+    /// keys asked, each list collapsed ([`collapse_prefixes`]); a key no
+    /// range carries maps to an empty list. One pass over the ranges.
+    pub fn expand(
+        &self,
+        asns: &BTreeSet<u32>,
+        countries: &BTreeSet<String>,
+    ) -> (HashMap<u32, Vec<Cidr>>, HashMap<String, Vec<Cidr>>) {
+        let mut by_asn: HashMap<u32, Vec<Cidr>> = asns.iter().map(|a| (*a, Vec::new())).collect();
+        let mut by_country: HashMap<String, Vec<Cidr>> = countries
+            .iter()
+            .map(|c| (c.to_ascii_uppercase(), Vec::new()))
+            .collect();
+        for r in &self.ranges {
+            if let Some(out) = by_asn.get_mut(&r.asn) {
+                range_to_cidrs(r.start, r.end, out);
+            }
+            if let Some(out) = by_country.get_mut(&r.country) {
+                range_to_cidrs(r.start, r.end, out);
+            }
+        }
+        for v in by_asn.values_mut().chain(by_country.values_mut()) {
+            *v = collapse_prefixes(std::mem::take(v));
+        }
+        (by_asn, by_country)
+    }
+}
+
+/// Normalises a list of prefixes: duplicates and prefixes covered by
+/// another are dropped, adjacent ones are merged, and the result is the
+/// minimal list of prefixes covering the same addresses, IPv4 first, each
+/// family in address order. IPv4-mapped IPv6 prefixes (`::ffff:a.b.c.d/n`,
+/// n >= 96) count as IPv4.
+pub fn collapse_prefixes(cidrs: Vec<Cidr>) -> Vec<Cidr> {
+    // (is_v6, first, last) over the 16-byte mapped form.
+    let mut spans: Vec<(bool, u128, u128)> = cidrs
+        .iter()
+        .map(|c| {
+            let c = Cidr::from_mapped(c.mapped(), c.mapped_len()).unwrap_or(*c);
+            let first = u128::from_be_bytes(c.mapped());
+            let host_bits = 128 - u32::from(c.mapped_len());
+            let last = if host_bits == 128 {
+                u128::MAX
+            } else {
+                first | ((1u128 << host_bits) - 1)
+            };
+            (c.addr().is_ipv6(), first, last)
+        })
+        .collect();
+    spans.sort_unstable();
+    let mut merged: Vec<(bool, u128, u128)> = Vec::with_capacity(spans.len());
+    for (v6, first, last) in spans {
+        match merged.last_mut() {
+            Some((mv6, _, mlast))
+                if *mv6 == v6 && (first <= *mlast || first == mlast.wrapping_add(1)) =>
+            {
+                *mlast = (*mlast).max(last);
+            }
+            _ => merged.push((v6, first, last)),
+        }
+    }
+    let mut out = Vec::new();
+    for (v6, first, last) in merged {
+        let (a, b) = (
+            std::net::Ipv6Addr::from(first),
+            std::net::Ipv6Addr::from(last),
+        );
+        match (v6, a.to_ipv4_mapped(), b.to_ipv4_mapped()) {
+            (false, Some(a4), Some(b4)) => range_to_cidrs(IpAddr::V4(a4), IpAddr::V4(b4), &mut out),
+            _ => range_to_cidrs(IpAddr::V6(a), IpAddr::V6(b), &mut out),
+        }
+    }
+    out
 }
 
 /// Splits an inclusive address range into the minimal list of prefixes.
@@ -167,6 +241,51 @@ mod tests {
         );
     }
 
+    fn collapsed(v: &[&str]) -> Vec<String> {
+        let c: Vec<Cidr> = v.iter().map(|s| s.parse().unwrap()).collect();
+        collapse_prefixes(c).iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn prefixes_collapse() {
+        assert!(collapsed(&[]).is_empty());
+        assert_eq!(
+            collapsed(&["10.1.0.0/16", "10.0.0.0/8", "10.0.0.0/8"]),
+            ["10.0.0.0/8"]
+        );
+        assert_eq!(
+            collapsed(&["10.0.0.128/25", "10.0.0.0/25"]),
+            ["10.0.0.0/24"]
+        );
+        assert_eq!(
+            collapsed(&["10.0.1.0/24", "10.0.0.128/25"]),
+            ["10.0.0.128/25", "10.0.1.0/24"]
+        );
+        // IPv4-mapped IPv6 counts as IPv4; IPv4 comes first.
+        assert_eq!(
+            collapsed(&[
+                "2001:db8:8000::/33",
+                "::ffff:10.0.0.0/120",
+                "2001:db8::/33",
+                "10.0.1.0/24"
+            ]),
+            ["10.0.0.0/23", "2001:db8::/32"]
+        );
+        assert_eq!(
+            collapsed(&[
+                "255.255.255.255",
+                "255.255.255.254/32",
+                "0.0.0.0/1",
+                "128.0.0.0/1"
+            ]),
+            ["0.0.0.0/0"]
+        );
+        assert_eq!(
+            collapsed(&["::/0", "ffff::/16", "0.0.0.0/0"]),
+            ["0.0.0.0/0", "::/0"]
+        );
+    }
+
     #[test]
     fn database_expands_asns_and_countries() {
         let text = std::fs::read_to_string(concat!(
@@ -187,6 +306,11 @@ mod tests {
             .map(|c| c.to_string())
             .collect();
         assert_eq!(p, ["203.0.113.0/25", "203.0.113.128/26"]);
+        let (a, c) = db.expand(&[64500, 7].into(), &["zz".to_string()].into());
+        let s = |v: &Vec<Cidr>| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(s(&a[&64500]), ["198.51.100.0/24", "2001:db8:100::/48"]);
+        assert!(a[&7].is_empty());
+        assert_eq!(s(&c["ZZ"]), ["203.0.113.0/25", "203.0.113.128/26"]);
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! Compiles a [`RuleSet`] into the entries the kernel maps hold. Pure logic:
 //! no syscalls, unit-tested without root.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
-use crate::asn::AsnDb;
+use crate::asn::collapse_prefixes;
 use crate::error::Error;
-use crate::rules::{Action, Cidr, ProtoClass, RuleSet};
+use crate::geo::{CountryCode, GeoSources};
+use crate::rules::{Action, AddrRule, Cidr, ProtoClass, RuleSet};
+
+/// Most prefixes the `asns` and `countries` of one rule may expand to
+/// (after [`collapse_prefixes`]); the default prefix map holds 262 144
+/// entries for both generations.
+pub const MAX_EXPANDED_PREFIXES: usize = 131_072;
 
 /// Rule ids available per generation (matches `MAX_RULES` in the C program).
 pub const MAX_RULES: u32 = 4096;
@@ -144,12 +150,97 @@ pub fn builtin_rules() -> Vec<RuleInfo> {
     .collect()
 }
 
-/// Compiles `rs`. `db` expands `asns`/`countries`; when a rule names some
-/// and `db` is `None`, compilation fails.
+/// Expands the `asns`/`countries` of every address rule: one list per rule
+/// (allow rules first, then block rules), each collapsed and checked
+/// against `limit` ([`MAX_EXPANDED_PREFIXES`]).
+fn expand_rules(rs: &RuleSet, geo: &GeoSources, limit: usize) -> Result<Vec<Vec<Cidr>>, Error> {
+    let rules: Vec<&AddrRule> = rs.allow.iter().chain(&rs.block).collect();
+    let mut countries = BTreeSet::new();
+    let mut asns = BTreeSet::new();
+    for r in &rules {
+        if !r.asns.is_empty() && geo.asn_source().is_none() {
+            return Err(Error::Compile(format!(
+                "rule `{}` lists ASNs but the rule set has no asn_db or asn_mmdb",
+                r.name
+            )));
+        }
+        if !r.countries.is_empty() && geo.country_source().is_none() {
+            return Err(Error::Compile(format!(
+                "rule `{}` lists countries but the rule set has no asn_db or country_mmdb",
+                r.name
+            )));
+        }
+        for c in &r.countries {
+            let code = if geo.strict_countries() {
+                CountryCode::new(c)
+                    .map_err(|e| Error::Compile(format!("rule `{}`: {e}", r.name)))?
+                    .to_string()
+            } else {
+                c.trim().to_ascii_uppercase()
+            };
+            countries.insert(code);
+        }
+        asns.extend(r.asns.iter().copied());
+    }
+    if countries.is_empty() && asns.is_empty() {
+        return Ok(vec![Vec::new(); rules.len()]);
+    }
+    let tables = geo.expand(&countries, &asns)?;
+    let mut out = Vec::with_capacity(rules.len());
+    for r in &rules {
+        let mut cidrs = Vec::new();
+        for c in &r.countries {
+            let key = c.trim().to_ascii_uppercase();
+            match tables.countries.get(&key) {
+                Some(v) if !v.is_empty() => cidrs.extend_from_slice(v),
+                _ => {
+                    return Err(Error::Compile(format!(
+                        "rule `{}`: country `{key}` matches no network in {}",
+                        r.name,
+                        geo.country_source()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    )))
+                }
+            }
+        }
+        for a in &r.asns {
+            match tables.asns.get(a) {
+                Some(v) if !v.is_empty() => cidrs.extend_from_slice(v),
+                _ => {
+                    return Err(Error::Compile(format!(
+                        "rule `{}`: AS{a} matches no network in {}",
+                        r.name,
+                        geo.asn_source()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    )))
+                }
+            }
+        }
+        let cidrs = collapse_prefixes(cidrs);
+        if cidrs.len() > limit {
+            return Err(Error::Compile(format!(
+                "rule `{}`: its ASNs and countries expand to {} prefixes, more than the limit of \
+                 {limit}",
+                r.name,
+                cidrs.len()
+            )));
+        }
+        out.push(cidrs);
+    }
+    Ok(out)
+}
+
+/// Compiles `rs`. `geo` expands `asns`/`countries` (see
+/// [`GeoSources::load`]); when a rule names some and `geo` has no database
+/// for them, when one matches no network, or when a rule expands to more
+/// than [`MAX_EXPANDED_PREFIXES`], compilation fails.
 ///
 /// Duplicate prefixes within one list keep the first rule's id (the first
 /// rule gets the credit in the counters).
-pub fn compile(rs: &RuleSet, db: Option<&AsnDb>) -> Result<Compiled, Error> {
+pub fn compile(rs: &RuleSet, geo: &GeoSources) -> Result<Compiled, Error> {
+    let mut expanded = expand_rules(rs, geo, MAX_EXPANDED_PREFIXES)?.into_iter();
     let mut c = Compiled {
         rules: builtin_rules(),
         ..Default::default()
@@ -177,15 +268,7 @@ pub fn compile(rs: &RuleSet, db: Option<&AsnDb>) -> Result<Compiled, Error> {
         for r in list {
             let id = new_rule(&mut c, &r.name, kind)?;
             let mut cidrs = r.cidrs.clone();
-            if !r.asns.is_empty() || !r.countries.is_empty() {
-                let db = db.ok_or_else(|| {
-                    Error::Compile(format!(
-                        "rule `{}` lists ASNs or countries but the rule set has no asn_db",
-                        r.name
-                    ))
-                })?;
-                cidrs.extend(db.prefixes(&r.asns, &r.countries));
-            }
+            cidrs.extend(expanded.next().unwrap_or_default());
             let out = if kind == RuleKind::Allow {
                 &mut c.allow
             } else {
@@ -304,7 +387,7 @@ mod tests {
     #[test]
     fn compiles_example_rule_set() {
         let rs = load("rules-basic.toml");
-        let c = compile(&rs, None).unwrap();
+        let c = compile(&rs, &GeoSources::default()).unwrap();
         assert_eq!(c.rules[..4], builtin_rules()[..]);
         let names: Vec<&str> = c.rules.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
@@ -353,13 +436,17 @@ mod tests {
             asns: vec![64500],
             ..Default::default()
         });
-        let e = compile(&rs, None).unwrap_err().to_string();
+        let e = compile(&rs, &GeoSources::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`as`") && e.contains("asn_db"), "{e}");
-        let db = AsnDb::load(
-            &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/ip2asn-small.tsv"),
-        )
-        .unwrap();
-        let c = compile(&rs, Some(&db)).unwrap();
+        let path =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/ip2asn-small.tsv");
+        let geo = GeoSources {
+            tsv: Some((path.clone(), crate::asn::AsnDb::load(&path).unwrap())),
+            ..Default::default()
+        };
+        let c = compile(&rs, &geo).unwrap();
         assert_eq!(c.block.len(), 2);
     }
 
@@ -370,7 +457,9 @@ mod tests {
             "x",
         )
         .unwrap();
-        let e = compile(&rs, None).unwrap_err().to_string();
+        let e = compile(&rs, &GeoSources::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`b`") && e.contains("80"), "{e}");
 
         let mut rs = RuleSet::default();
@@ -380,7 +469,9 @@ mod tests {
                 ..Default::default()
             });
         }
-        let e = compile(&rs, None).unwrap_err().to_string();
+        let e = compile(&rs, &GeoSources::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("more than"), "{e}");
     }
 
@@ -391,13 +482,55 @@ mod tests {
             "x",
         )
         .unwrap();
-        let c = compile(&rs, None).unwrap();
+        let c = compile(&rs, &GeoSources::default()).unwrap();
         assert_eq!(
             c.block,
             vec![
                 ("10.0.0.0/8".parse().unwrap(), FIRST_RULE),
                 ("1.2.3.4".parse().unwrap(), FIRST_RULE + 1)
             ]
+        );
+    }
+
+    #[test]
+    fn expansion_is_limited_and_every_key_must_match() {
+        let mut t = crate::geo::testdb::TestDb::new("GeoLite2-Country");
+        for i in 0..20u8 {
+            // Non-adjacent hosts: nothing to collapse.
+            t.country(&format!("198.51.100.{}/32", i * 2), "DE")
+                .unwrap();
+        }
+        let geo = GeoSources {
+            country: Some(
+                crate::geo::GeoDb::from_bytes(t.to_bytes().unwrap(), "c.mmdb".as_ref()).unwrap(),
+            ),
+            ..Default::default()
+        };
+        let rs = RuleSet::from_toml(
+            "country_mmdb = 'c.mmdb'\n[[block]]\nname='de'\ncountries=['DE']",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(expand_rules(&rs, &geo, 20).unwrap()[0].len(), 20);
+        let e = expand_rules(&rs, &geo, 19).unwrap_err().to_string();
+        assert!(
+            e.contains("`de`") && e.contains("20 prefixes") && e.contains("limit of 19"),
+            "{e}"
+        );
+        assert_eq!(compile(&rs, &geo).unwrap().block.len(), 20);
+
+        // The TSV source: a country or AS it does not carry is an error too.
+        let path =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/ip2asn-small.tsv");
+        let geo = GeoSources {
+            tsv: Some((path.clone(), crate::asn::AsnDb::load(&path).unwrap())),
+            ..Default::default()
+        };
+        let rs = RuleSet::from_toml("[[block]]\nname='t'\ncountries=['zz', 'QQ']", "x").unwrap();
+        let e = compile(&rs, &geo).unwrap_err().to_string();
+        assert!(
+            e.contains("`t`") && e.contains("`QQ`") && e.contains("ip2asn-small.tsv"),
+            "{e}"
         );
     }
 }

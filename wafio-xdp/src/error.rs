@@ -42,6 +42,23 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A MaxMind-format database that cannot be used: missing, corrupt,
+    /// of the wrong kind, or a record that does not decode.
+    #[error("GeoIP database {path}: {message}")]
+    GeoDb {
+        /// Database file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A country code that is not an assigned ISO 3166-1 alpha-2 code.
+    #[error("invalid country code `{input}`: {reason}")]
+    InvalidCountryCode {
+        /// The text given.
+        input: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// File or system call failure.
     #[error("{what}: {source}")]
     Io {

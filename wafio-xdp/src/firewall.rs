@@ -11,12 +11,12 @@ use aya::programs::{SchedClassifier, TestRun, TestRunOptions, Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
 use serde::Serialize;
 
-use crate::asn::AsnDb;
 use crate::compile::{
     compile, Compiled, RuleKind, MAX_RULES, RULE_CLOSED, RULE_LIVE_ALLOW, RULE_LIVE_BLOCK,
     RULE_RATE,
 };
 use crate::error::Error;
+use crate::geo::GeoSources;
 use crate::maps::{
     self, error_chain, put_exact, put_lpm, rd_err, rm_err, wr_err, AddrKey, AddrVal, Counter,
     ExactMap, GroupKey, LpmMap, Maps, PortKey, PortVal, RuleMeta, SettingsRaw, MAP_NAMES,
@@ -469,15 +469,13 @@ impl Firewall {
         self.iface.as_deref()
     }
 
-    /// Compiles `rules` (expanding ASNs/countries through `rules.asn_db`)
+    /// Compiles `rules` (expanding ASNs/countries through the databases the
+    /// rule set names, see [`GeoSources::load`])
     /// and replaces the running rule set atomically. Live (CLI) entries
     /// still valid are carried over. On error the running set is unchanged.
     pub fn apply(&mut self, rules: &RuleSet) -> Result<ApplyReport, Error> {
-        let db = match &rules.asn_db {
-            Some(p) => Some(AsnDb::load(p)?),
-            None => None,
-        };
-        let compiled = compile(rules, db.as_ref())?;
+        let geo = GeoSources::load(rules)?;
+        let compiled = compile(rules, &geo)?;
         self.apply_compiled(&compiled)
     }
 

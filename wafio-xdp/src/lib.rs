@@ -59,6 +59,34 @@
 //! [`Firewall::sweep_expired`] frees expired slots. Per-rule counters
 //! restart at each apply; global counters count since load.
 //!
+//! # ASN and country rules
+//!
+//! `allow`/`block` rules may list `asns` and `countries` (ISO 3166-1
+//! alpha-2, case-insensitive). They expand, when the rule set is applied,
+//! through either an ip2asn-style TSV (`asn_db`, both kinds) or MaxMind-format
+//! databases ([`geo`]): `country_mmdb` (GeoLite2/GeoIP2-Country or -City,
+//! DB-IP, ipinfo) and `asn_mmdb` (GeoLite2-ASN, GeoIP2-ISP, DB-IP, ipinfo).
+//! Relative paths are taken from the rule file's directory. The networks
+//! found are merged into the fewest prefixes ([`collapse_prefixes`]).
+//! A missing or corrupt file, a database of the wrong kind, a code that is
+//! not an assigned ISO code (checked with MaxMind databases; TSV files may
+//! use codes such as `ZZ`), or a country/AS with no network in the database
+//! is an error naming the file, the rule and the key; the running set stays.
+//! Tests build small databases with `geo::testdb` (cargo feature
+//! `mmdb-writer`).
+//!
+//! ```toml
+//! country_mmdb = "GeoLite2-Country.mmdb"
+//! asn_mmdb = "GeoLite2-ASN.mmdb"
+//! [[block]]
+//! name = "geo"
+//! countries = ["kp", "IR"]
+//! asns = [64500]
+//! ```
+//!
+//! [`geo::GeoDb`] also answers per-address lookups (country, AS number and
+//! organisation) for request-level GeoIP/ASN blocking.
+//!
 //! Pins: `/sys/fs/bpf/wafio/<iface>/` holds every map and the two links
 //! (`link_xdp`, `link_tc`), so `wafio xdp ...` manages a firewall from any
 //! process ([`Firewall::open`]). bpffs is mounted when missing.
@@ -83,14 +111,15 @@
 //!   source hitting several CPUs at once they can admit slightly more than
 //!   the configured rate. Rate limiting is per source address (IPv6 too,
 //!   not per /64).
-//! * ASN/country expansion reads ip2asn-style TSV files only; MaxMind MMDB
-//!   is **not implemented yet**.
+//! * One rule's `asns` and `countries` may expand to at most
+//!   [`MAX_EXPANDED_PREFIXES`] prefixes (after collapsing); every listed
+//!   ASN and country must match at least one network.
 //! * The egress program needs TCX (Linux 6.6+) so its link can be pinned.
 //! * Rule-set changes from several processes are serialised with an
 //!   `flock` on the pin directory.
 //! * Sampled drop events are read with [`Firewall::drain_events`] (also on
 //!   a firewall opened from pins; `wafio xdp events`). One reader at a time.
-//! * Not done yet: an nftables-vs-XDP flood comparison; MMDB input.
+//! * Not done yet: an nftables-vs-XDP flood comparison.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -98,20 +127,22 @@ mod asn;
 mod compile;
 mod error;
 mod firewall;
+pub mod geo;
 mod maps;
 mod rules;
 mod sys;
 
-pub use asn::{range_to_cidrs, AsnDb};
+pub use asn::{collapse_prefixes, range_to_cidrs, AsnDb};
 pub use compile::{
     builtin_rules, compile, Compiled, PortEntry, RuleInfo, RuleKind, Settings, FIRST_RULE,
-    MAX_RULES, RULE_CLOSED, RULE_LIVE_ALLOW, RULE_LIVE_BLOCK, RULE_RATE,
+    MAX_EXPANDED_PREFIXES, MAX_RULES, RULE_CLOSED, RULE_LIVE_ALLOW, RULE_LIVE_BLOCK, RULE_RATE,
 };
 pub use error::Error;
 pub use firewall::{
     pin_dir, verdict, ApplyReport, AttachMode, Count, DropEvent, Entry, Firewall, FirewallOptions,
     List, RuleStats, Stats, Status, STAT_NAMES,
 };
+pub use geo::{AsnInfo, CountryCode, GeoDb, GeoSources};
 pub use rules::{
     parse_ttl, to_mapped, Action, AddrRule, Cidr, EgressRule, PortRule, ProtoClass, Protocol,
     RateLimit, RuleSet,

@@ -273,10 +273,14 @@ pub struct AddrRule {
     /// Prefixes and addresses.
     #[serde(default)]
     pub cidrs: Vec<Cidr>,
-    /// Autonomous system numbers, expanded through `RuleSet::asn_db`.
+    /// Autonomous system numbers, expanded through `RuleSet::asn_db` or
+    /// `RuleSet::asn_mmdb`. Each must match at least one network.
     #[serde(default)]
     pub asns: Vec<u32>,
-    /// ISO 3166 country codes, expanded through `RuleSet::asn_db`.
+    /// ISO 3166-1 alpha-2 country codes (case-insensitive), expanded
+    /// through `RuleSet::asn_db` or `RuleSet::country_mmdb`. Each must match
+    /// at least one network; with `country_mmdb` each must be an assigned
+    /// ISO code.
     #[serde(default)]
     pub countries: Vec<String>,
 }
@@ -361,9 +365,19 @@ pub struct RuleSet {
     #[serde(default)]
     pub sample_every: u32,
     /// ip2asn-style TSV used to expand `asns` and `countries`; a relative
-    /// path is taken from the rule file's directory.
+    /// path is taken from the rule file's directory. Not combinable with
+    /// `country_mmdb`/`asn_mmdb`.
     #[serde(default)]
     pub asn_db: Option<PathBuf>,
+    /// MaxMind-format country database (GeoLite2/GeoIP2-Country or -City,
+    /// DB-IP, ipinfo) used to expand `countries`; relative paths as for
+    /// `asn_db`.
+    #[serde(default)]
+    pub country_mmdb: Option<PathBuf>,
+    /// MaxMind-format ASN database (GeoLite2-ASN, GeoIP2-ISP, DB-IP,
+    /// ipinfo) used to expand `asns`; relative paths as for `asn_db`.
+    #[serde(default)]
+    pub asn_mmdb: Option<PathBuf>,
 }
 
 impl RuleSet {
@@ -384,8 +398,8 @@ impl RuleSet {
     }
 
     /// Reads a `.toml` or `.json` file (by extension; anything else is
-    /// tried as TOML). A relative `asn_db` is resolved against the file's
-    /// directory.
+    /// tried as TOML). Relative `asn_db`, `country_mmdb` and `asn_mmdb`
+    /// paths are resolved against the file's directory.
     pub fn load(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             what: format!("reading rule file {}", path.display()),
@@ -397,9 +411,14 @@ impl RuleSet {
         } else {
             Self::from_toml(&text, &origin)?
         };
-        if let (Some(db), Some(dir)) = (rs.asn_db.as_mut(), path.parent()) {
-            if db.is_relative() {
-                *db = dir.join(&*db);
+        if let Some(dir) = path.parent() {
+            for db in [&mut rs.asn_db, &mut rs.country_mmdb, &mut rs.asn_mmdb]
+                .into_iter()
+                .flatten()
+            {
+                if db.is_relative() {
+                    *db = dir.join(&*db);
+                }
             }
         }
         Ok(rs)

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{firewall_or_skip, frame, PacketSpec};
 use serde::Deserialize;
+use wafio_xdp::geo::testdb::TestDb;
 use wafio_xdp::{verdict, Cidr, Error, Firewall, List, RuleSet, Stats};
 
 fn testdata(name: &str) -> PathBuf {
@@ -308,6 +309,47 @@ fn asn_and_country_rules_from_tsv() {
         assert_eq!(fw.test_run_xdp(&tcp_from(src, 80, 0)).unwrap(), v, "{src}");
     }
     assert_eq!(fw.stats().unwrap().rule("bad-as").packets, 2);
+}
+
+#[test]
+fn country_and_asn_rules_from_mmdb() {
+    let Some(mut fw) = firewall_or_skip("country_and_asn_rules_from_mmdb") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("wafio-xdp-mmdb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = TestDb::new("GeoLite2-Country");
+    c.country("198.51.100.0/25", "DE").unwrap();
+    c.country("203.0.113.0/24", "FR").unwrap();
+    c.country("2001:db8:de::/48", "DE").unwrap();
+    c.write(&dir.join("country.mmdb")).unwrap();
+    let mut a = TestDb::new("GeoLite2-ASN");
+    a.asn("192.0.2.0/26", 64500, "Example").unwrap();
+    a.asn("198.51.100.128/25", 64501, "Other").unwrap();
+    a.write(&dir.join("asn.mmdb")).unwrap();
+    let rules = dir.join("rules.toml");
+    std::fs::write(
+        &rules,
+        "country_mmdb = 'country.mmdb'\nasn_mmdb = 'asn.mmdb'\n\
+         [[block]]\nname='geo'\ncountries=['de']\nasns=[64500]\n",
+    )
+    .unwrap();
+    let rs = RuleSet::load(&rules).unwrap();
+    let report = fw.apply(&rs).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(report.prefix_entries, 3);
+    for (src, v) in [
+        ("198.51.100.20", verdict::XDP_DROP),
+        ("198.51.100.200", verdict::XDP_PASS),
+        ("192.0.2.63", verdict::XDP_DROP),
+        ("192.0.2.64", verdict::XDP_PASS),
+        ("203.0.113.9", verdict::XDP_PASS),
+        ("2001:db8:de::1", verdict::XDP_DROP),
+        ("2001:db8:df::1", verdict::XDP_PASS),
+    ] {
+        assert_eq!(fw.test_run_xdp(&tcp_from(src, 80, 0)).unwrap(), v, "{src}");
+    }
+    assert_eq!(fw.stats().unwrap().rule("geo").packets, 3);
 }
 
 #[test]
