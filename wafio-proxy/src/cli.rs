@@ -159,6 +159,39 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
                     config.waf.paranoia
                 )),
         );
+        let on = |b: bool| if b { "on" } else { "off" };
+        let routes_limited = config
+            .waf
+            .routes
+            .iter()
+            .filter(|r| r.rate_limit.is_some())
+            .count();
+        eprintln!(
+            "wafio-proxy: bot protection {}, rate limit {}{}, response inspection {}, \
+             repeat offenders {}, trusted proxies {}, geo rules {}",
+            on(config.waf.bot.enabled),
+            if config.rate_limit.enabled {
+                format!(
+                    "{}/s burst {}",
+                    config.rate_limit.requests_per_second, config.rate_limit.burst
+                )
+            } else {
+                "off".to_string()
+            },
+            if routes_limited > 0 {
+                format!(" (+{routes_limited} routes)")
+            } else {
+                String::new()
+            },
+            on(config.waf.response.enabled),
+            match (&config.offenders.enabled, &config.offenders.xdp_iface) {
+                (false, _) => "off".to_string(),
+                (true, Some(iface)) => format!("to XDP on {iface}"),
+                (true, None) => "audited only".to_string(),
+            },
+            config.trusted_proxies.len(),
+            on(config.geo.is_set()),
+        );
         if let Some(admin) = proxy.admin_addr() {
             eprintln!("wafio-proxy: admin (/metrics, /healthz) on http://{admin}");
         }

@@ -14,6 +14,27 @@
 //! idle_timeout_ms = 60000
 //! upstream_timeout_ms = 30000
 //! audit_log = "-"                   # stdout, or a file path (appended)
+//! trusted_proxies = ["10.0.0.0/8"]  # peers whose X-Forwarded-For names the client
+//!
+//! [rate_limit]                       # per client address, token bucket
+//! enabled = true                    # the default limit below; routes may set their own
+//! requests_per_second = 50.0
+//! burst = 100
+//! max_clients = 100000
+//! ipv6_prefix = 64
+//!
+//! [geo]                              # needs the `xdp` cargo feature (default)
+//! country_mmdb = "GeoLite2-Country.mmdb"
+//! block_countries = ["KP"]          # or allow_countries = [...]
+//! asn_mmdb = "GeoLite2-ASN.mmdb"
+//! block_asns = [64496]
+//!
+//! [offenders]                        # repeat offenders to the XDP block list
+//! enabled = true
+//! window_secs = 60
+//! max_blocks = 10
+//! ttl_secs = 600
+//! xdp_iface = "eth0"                # a running `wafio xdp attach eth0`; omit: audit only
 //!
 //! [tls]                              # optional: terminate TLS (ALPN h2, http/1.1)
 //! cert = "cert.pem"
@@ -27,6 +48,20 @@
 //! paranoia = 1
 //! crs_threshold = 5
 //!
+//! [waf.bot]                          # on by default
+//! enabled = true
+//! extra_scanners = ["evilscan"]
+//! scanner_confidence = 0.9
+//! browser_headers_confidence = 0.3
+//! no_user_agent_confidence = 0.1
+//!
+//! [waf.response]                     # CRS phases 3-4 on upstream responses; needs crs_dir
+//! enabled = true
+//! threshold = 4                     # CRS outbound anomaly threshold
+//! body_limit = 1048576              # longer bodies stream uninspected
+//! block_status = 403
+//! mime_types = ["text/html", "text/plain", "text/xml", "application/json"]
+//!
 //! [[waf.routes]]
 //! host = "api.example"              # optional
 //! path_prefix = "/login"
@@ -34,7 +69,8 @@
 //! exclude_args = ["password"]
 //! exclude_headers = ["X-Token"]
 //! disable_rules = [942100]
-//! disable_detectors = ["xss"]
+//! disable_detectors = ["xss", "bot"]
+//! rate_limit = { requests_per_second = 2.0, burst = 5 }
 //! ```
 
 use std::collections::BTreeMap;
@@ -45,9 +81,14 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use wafio_detect::DetectorKind;
 
+use crate::bot::BotConfig;
+use crate::clientip::TrustedProxies;
 use crate::decision::{DecisionConfig, Mode};
+use crate::geo::{GeoConfig, GeoFilter};
+use crate::offender::OffenderConfig;
+use crate::ratelimit::{RateLimitConfig, RateSpec};
 use crate::route::Route;
-use crate::waf::{Crs, Waf};
+use crate::waf::{Crs, Waf, DEFAULT_RESPONSE_MIME_TYPES};
 
 /// Why a configuration is refused.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +139,86 @@ pub struct WafConfig {
     pub crs_threshold: u32,
     /// Per-route overrides.
     pub routes: Vec<RouteConfig>,
+    /// Bot protection.
+    pub bot: BotConfig,
+    /// Response inspection (CRS phases 3–4).
+    pub response: ResponseConfig,
+}
+
+/// The `[waf.response]` table: the CRS response phases on upstream
+/// responses (used by the proxy).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResponseConfig {
+    /// Inspect responses (default off; needs `crs_dir`).
+    pub enabled: bool,
+    /// CRS outbound anomaly threshold: a response scoring this much is
+    /// blocked (default 4, the CRS default).
+    pub threshold: u32,
+    /// Response body bytes buffered and inspected (default 1 MiB); a longer
+    /// body streams to the client uninspected (phase 3 still runs).
+    pub body_limit: usize,
+    /// Status sent instead of a blocked response (default 403).
+    pub block_status: u16,
+    /// Content types whose bodies are buffered and inspected (default
+    /// `text/plain`, `text/html`, `text/xml`, `application/json`).
+    /// Compressed bodies (`Content-Encoding` other than `identity`) are not
+    /// buffered: only phase 3 (status, headers) sees those responses.
+    pub mime_types: Vec<String>,
+}
+
+impl Default for ResponseConfig {
+    fn default() -> Self {
+        ResponseConfig {
+            enabled: false,
+            threshold: 4,
+            body_limit: 1024 * 1024,
+            block_status: 403,
+            mime_types: DEFAULT_RESPONSE_MIME_TYPES
+                .iter()
+                .map(|m| m.to_string())
+                .collect(),
+        }
+    }
+}
+
+impl ResponseConfig {
+    fn validate(&self) -> Result<(), WafError> {
+        let bad = |key: &str, reason: String| WafError::Invalid {
+            key: format!("waf.response.{key}"),
+            reason,
+        };
+        if !(1..=1000).contains(&self.threshold) {
+            return Err(bad(
+                "threshold",
+                format!("{} is not in 1-1000", self.threshold),
+            ));
+        }
+        if !(1..=64 * 1024 * 1024).contains(&self.body_limit) {
+            return Err(bad(
+                "body_limit",
+                format!("{} is not in 1-67108864 bytes", self.body_limit),
+            ));
+        }
+        if !(400..=599).contains(&self.block_status) {
+            return Err(bad(
+                "block_status",
+                format!("{} is not a 4xx or 5xx status", self.block_status),
+            ));
+        }
+        if self.mime_types.is_empty() {
+            return Err(bad("mime_types", "must name at least one type".into()));
+        }
+        for (i, m) in self.mime_types.iter().enumerate() {
+            if !crate::waf::is_mime_type(m) {
+                return Err(bad(
+                    &format!("mime_types[{i}]"),
+                    format!("{m:?} is not a lower-case type/subtype"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for WafConfig {
@@ -114,6 +235,8 @@ impl Default for WafConfig {
             paranoia: 1,
             crs_threshold: 5,
             routes: Vec::new(),
+            bot: BotConfig::default(),
+            response: ResponseConfig::default(),
         }
     }
 }
@@ -143,9 +266,12 @@ pub struct RouteConfig {
     /// CRS rule ids disabled.
     #[serde(default)]
     pub disable_rules: Vec<u64>,
-    /// Detector names disabled.
+    /// Detector names disabled (`bot` turns bot protection off).
     #[serde(default)]
     pub disable_detectors: Vec<String>,
+    /// Per-client rate limit of this route instead of `[rate_limit]`'s.
+    #[serde(default)]
+    pub rate_limit: Option<RateSpec>,
 }
 
 fn slash() -> String {
@@ -175,11 +301,13 @@ fn threshold(key: &str, t: f32) -> Result<f32, WafError> {
 impl WafConfig {
     /// Builds the WAF, loading the CRS when `crs_dir` is set.
     pub fn build(&self) -> Result<Waf, WafError> {
+        self.response.validate()?;
         let crs = match &self.crs_dir {
-            Some(dir) => Some(Arc::new(Crs::from_dir(
+            Some(dir) => Some(Arc::new(Crs::from_dir_with_mime(
                 dir,
                 self.paranoia,
                 self.crs_threshold,
+                &self.response.mime_types,
             )?)),
             None => None,
         };
@@ -208,10 +336,22 @@ impl WafConfig {
             }
             decision.set_weight(kind, *w);
         }
+        self.response.validate()?;
         let mut builder = Waf::builder()
             .detectors(&detectors)
             .mode(self.mode)
-            .decision(decision);
+            .decision(decision)
+            .bot(&self.bot)?;
+        if self.response.enabled {
+            if crs.is_none() {
+                return Err(WafError::Invalid {
+                    key: "waf.response.enabled".into(),
+                    reason: "response inspection runs the CRS response rules: set waf.crs_dir"
+                        .into(),
+                });
+            }
+            builder = builder.response_inspection(self.response.threshold);
+        }
         if let Some(crs) = crs {
             builder = builder.crs(crs);
         }
@@ -237,8 +377,17 @@ impl WafConfig {
                 disable_detectors: r
                     .disable_detectors
                     .iter()
+                    .filter(|n| n.as_str() != "bot")
                     .map(|n| detector(&format!("{key}.disable_detectors"), n))
                     .collect::<Result<_, _>>()?,
+                disable_bot: r.disable_detectors.iter().any(|n| n == "bot"),
+                rate_limit: match r.rate_limit {
+                    Some(spec) => {
+                        spec.validate(&format!("{key}.rate_limit"))?;
+                        Some(spec)
+                    }
+                    None => None,
+                },
             };
             builder = builder.route(route);
         }
@@ -296,6 +445,17 @@ pub struct ProxyConfig {
     pub audit_log: String,
     /// TLS termination.
     pub tls: Option<TlsConfig>,
+    /// Peers (addresses or CIDR prefixes) whose `X-Forwarded-For` is
+    /// believed: for a request from one of them the client is the first
+    /// address of that header, from the right, that is not trusted.
+    /// Default none: the client is the TCP peer.
+    pub trusted_proxies: Vec<String>,
+    /// Per-client rate limiting.
+    pub rate_limit: RateLimitConfig,
+    /// Repeat offenders to the XDP block list.
+    pub offenders: OffenderConfig,
+    /// GeoIP country / ASN blocking.
+    pub geo: GeoConfig,
     /// The WAF.
     pub waf: WafConfig,
 }
@@ -314,6 +474,10 @@ impl Default for ProxyConfig {
             upstream_timeout_ms: 30_000,
             audit_log: "-".to_string(),
             tls: None,
+            trusted_proxies: Vec::new(),
+            rate_limit: RateLimitConfig::default(),
+            offenders: OffenderConfig::default(),
+            geo: GeoConfig::default(),
             waf: WafConfig::default(),
         }
     }
@@ -376,7 +540,20 @@ impl ProxyConfig {
                 reason: "must be at least 1 byte".into(),
             });
         }
+        self.trusted_proxies()?;
+        self.rate_limit.validate()?;
+        self.offenders.validate()?;
+        self.waf.response.validate()?;
         Ok(())
+    }
+
+    /// Reads the GeoIP databases (`None` without geo rules).
+    pub(crate) fn geo_filter(&self) -> Result<Option<GeoFilter>, WafError> {
+        GeoFilter::load(&self.geo)
+    }
+
+    pub(crate) fn trusted_proxies(&self) -> Result<TrustedProxies, WafError> {
+        TrustedProxies::parse(&self.trusted_proxies)
     }
 }
 

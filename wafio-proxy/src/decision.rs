@@ -129,6 +129,17 @@ impl DecisionConfig {
         ((10.0 * (1.0 - pass)) * 100.0).round() / 100.0
     }
 
+    /// Folds one more independent signal of confidence `c` (0–1) into a
+    /// score, as a noisy-OR: `combine_signal(0, 0.3)` is 3.0,
+    /// `combine_signal(5, 0.3)` is 6.5.
+    pub fn combine_signal(&self, score: f32, c: f32) -> f32 {
+        if c <= 0.0 {
+            return score;
+        }
+        let pass = (1.0 - score.clamp(0.0, 10.0) / 10.0) * (1.0 - c.clamp(0.0, 1.0));
+        ((10.0 * (1.0 - pass)) * 100.0).round() / 100.0
+    }
+
     /// The decision for a score under a mode.
     pub fn decide(&self, score: f32, mode: Mode) -> Decision {
         match mode {
@@ -173,6 +184,15 @@ mod tests {
         assert_eq!(c.combine_crs(0.0, 0, 5), 0.0);
         assert_eq!(c.combine_crs(5.0, 5, 5), 7.5);
         assert_eq!(c.combine_crs(3.0, 0, 5), 3.0);
+    }
+
+    #[test]
+    fn signals_fold_into_the_score() {
+        let c = DecisionConfig::default();
+        assert_eq!(c.combine_signal(0.0, 0.3), 3.0);
+        assert_eq!(c.combine_signal(5.0, 0.3), 6.5);
+        assert_eq!(c.combine_signal(4.2, 0.0), 4.2);
+        assert_eq!(c.combine_signal(0.0, 0.9), 9.0);
     }
 
     #[test]

@@ -36,6 +36,12 @@ pub struct Route {
     pub disable_rules: Vec<u64>,
     /// Detectors disabled on this route.
     pub disable_detectors: Vec<DetectorKind>,
+    /// Bot protection off on this route (`disable_detectors = ["bot"]`).
+    pub disable_bot: bool,
+    /// Per-client rate limit of this route instead of the proxy's
+    /// (`rate_limit = { requests_per_second = 5, burst = 10 }`); used by the
+    /// proxy, not by [`crate::Waf::inspect`].
+    pub rate_limit: Option<crate::ratelimit::RateSpec>,
 }
 
 impl Route {

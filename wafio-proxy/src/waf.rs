@@ -3,10 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use wafio_crs::engine::Engine;
+use wafio_crs::engine::{Engine, MatchedRule, ResponseData, Transaction};
 use wafio_crs::request::{HttpRequest, LocationKind, RequestData, RequestLimits};
 use wafio_detect::{DetectorKind, DetectorSet, Finding};
 
+use crate::bot::{BotDetector, BotFinding};
 use crate::config::WafError;
 use crate::decision::{Decision, DecisionConfig, Mode};
 use crate::route::Route;
@@ -41,13 +42,45 @@ pub struct Crs {
     threshold: u32,
 }
 
+/// The response content types whose bodies the CRS inspects by default
+/// (phase 4), as `SecResponseBodyMimeType` in ModSecurity's recommended
+/// configuration plus JSON.
+pub const DEFAULT_RESPONSE_MIME_TYPES: &[&str] =
+    &["text/plain", "text/html", "text/xml", "application/json"];
+
 impl Crs {
     /// Loads a CRS directory (`crs-setup.conf` or its `.example`, then
     /// `rules/*.conf`) at a blocking paranoia level (1–4). The engine runs
     /// in `DetectionOnly` mode with request body access on: the CRS scores,
     /// the [`Waf`]'s decision engine decides. `threshold` is the CRS
     /// inbound anomaly threshold the score is normalised by (CRS default 5).
+    /// Response bodies of the [`DEFAULT_RESPONSE_MIME_TYPES`] are given to
+    /// phase 4 when a response is inspected ([`PendingResponse`]).
     pub fn from_dir(dir: &Path, paranoia: u8, threshold: u32) -> Result<Crs, WafError> {
+        let mime: Vec<String> = DEFAULT_RESPONSE_MIME_TYPES
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        Crs::from_dir_with_mime(dir, paranoia, threshold, &mime)
+    }
+
+    /// [`Crs::from_dir`] with the response content types whose bodies
+    /// phase 4 inspects (`type/subtype`, lower case; parameters such as
+    /// `charset` are ignored when matching).
+    pub fn from_dir_with_mime(
+        dir: &Path,
+        paranoia: u8,
+        threshold: u32,
+        response_mime_types: &[String],
+    ) -> Result<Crs, WafError> {
+        for (i, m) in response_mime_types.iter().enumerate() {
+            if !is_mime_type(m) {
+                return Err(WafError::Invalid {
+                    key: format!("waf.response.mime_types[{i}]"),
+                    reason: format!("{m:?} is not a lower-case type/subtype"),
+                });
+            }
+        }
         if !(1..=4).contains(&paranoia) {
             return Err(WafError::Invalid {
                 key: "paranoia".into(),
@@ -66,6 +99,15 @@ impl Crs {
              setvar:tx.blocking_paranoia_level={paranoia},\
              setvar:tx.inbound_anomaly_score_threshold={threshold}\"\n"
         );
+        let mut setup = setup;
+        if !response_mime_types.is_empty() {
+            setup.push_str("SecResponseBodyAccess On\nSecResponseBodyMimeType");
+            for m in response_mime_types {
+                setup.push(' ');
+                setup.push_str(m);
+            }
+            setup.push('\n');
+        }
         let engine = Engine::builder()
             .rules_before(setup)
             .crs_dir(dir)
@@ -85,6 +127,18 @@ impl Crs {
     pub fn paranoia(&self) -> u8 {
         self.paranoia
     }
+}
+
+/// `type/subtype` of RFC 9110 token characters, lower case: safe to put in
+/// a `SecResponseBodyMimeType` directive.
+pub(crate) fn is_mime_type(m: &str) -> bool {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.len() <= 127
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$&^_.+-".contains(&b))
+    };
+    matches!(m.split_once('/'), Some((a, b)) if token(a) && token(b))
 }
 
 /// A detector finding together with where in the request it was found.
@@ -113,6 +167,9 @@ pub struct Verdict {
     pub rules: Vec<RuleMatch>,
     /// The CRS inbound anomaly score recomputed from [`Verdict::rules`].
     pub crs_anomaly: u32,
+    /// Bot signals (see [`crate::BotConfig`]); empty when bot protection
+    /// is off.
+    pub bot: Vec<BotFinding>,
 }
 
 impl Verdict {
@@ -124,11 +181,13 @@ impl Verdict {
             body_error: None,
             rules: Vec::new(),
             crs_anomaly: 0,
+            bot: Vec::new(),
         }
     }
 
-    /// The threat categories of the findings and scoring rules, sorted and
-    /// deduplicated (detector names; CRS `attack-*` tag suffixes).
+    /// The threat categories of the findings, scoring rules and bot
+    /// signals, sorted and deduplicated (detector names; CRS `attack-*` tag
+    /// suffixes; `bot`).
     pub fn categories(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .findings
@@ -139,6 +198,12 @@ impl Verdict {
                     .iter()
                     .filter(|r| r.points > 0)
                     .map(|r| r.category.clone()),
+            )
+            .chain(
+                self.bot
+                    .iter()
+                    .any(|b| b.confidence > 0.0)
+                    .then(|| "bot".to_string()),
             )
             .collect();
         out.sort();
@@ -185,6 +250,111 @@ pub struct Waf {
     limits: RequestLimits,
     crs: Option<Arc<Crs>>,
     routes: Vec<Route>,
+    bot: Option<BotDetector>,
+    response_threshold: Option<u32>,
+}
+
+/// The verdict on one response (CRS phases 3–4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResponseVerdict {
+    /// Block (do not send the response), log or pass.
+    pub decision: Decision,
+    /// The CRS outbound anomaly score recomputed from [`ResponseVerdict::rules`].
+    pub anomaly: u32,
+    /// Response rules that matched with a message or a score, after route
+    /// exclusions.
+    pub rules: Vec<RuleMatch>,
+}
+
+impl ResponseVerdict {
+    /// The categories of the scoring rules, sorted and deduplicated.
+    pub fn categories(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .rules
+            .iter()
+            .filter(|r| r.points > 0)
+            .map(|r| r.category.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// A request's CRS transaction kept for its response: returned by
+/// [`Waf::inspect_request`] when response inspection is on
+/// ([`WafBuilder::response_inspection`]), a CRS is loaded and the request
+/// was not blocked. Phases 3–4 see the variables phases 1–2 set (paranoia
+/// level, thresholds, request collections), as in ModSecurity.
+#[derive(Debug)]
+pub struct PendingResponse<'w> {
+    tx: Transaction<'w>,
+    route: Option<&'w Route>,
+    mode: Mode,
+    threshold: u32,
+    request_matches: usize,
+}
+
+impl PendingResponse<'_> {
+    /// Runs phases 3 (status and headers) and 4 (body, when its content
+    /// type is one the CRS was loaded to inspect; an empty `body` when the
+    /// response was too long to buffer).
+    pub fn inspect(mut self, response: ResponseData) -> ResponseVerdict {
+        self.tx.process_response(response);
+        let mut rules = Vec::new();
+        let anomaly = collect_rules(
+            &self.tx.matched()[self.request_matches..],
+            self.route,
+            &mut rules,
+        );
+        let decision = match self.mode {
+            Mode::Off => Decision::Pass,
+            _ if anomaly < self.threshold => Decision::Pass,
+            Mode::Block => Decision::Block,
+            Mode::Detect => Decision::Log,
+        };
+        ResponseVerdict {
+            decision,
+            anomaly,
+            rules,
+        }
+    }
+}
+
+/// Keeps the matches worth reporting, drops the ones the route excludes,
+/// and returns the anomaly score of the kept scoring rules.
+fn collect_rules(
+    matched: &[MatchedRule],
+    route: Option<&Route>,
+    rules: &mut Vec<RuleMatch>,
+) -> u32 {
+    let mut anomaly = 0;
+    for m in matched {
+        if route.is_some_and(|r| r.excludes_rule(m.id, &m.matched_var_name)) {
+            continue;
+        }
+        let points = if is_scoring_rule(m.id) {
+            severity_points(m.severity)
+        } else {
+            0
+        };
+        anomaly += points;
+        // Initialisation and bookkeeping rules (no message, no score) are
+        // not worth reporting.
+        if points == 0 && (m.msg.is_empty() || !m.logged) {
+            continue;
+        }
+        rules.push(RuleMatch {
+            id: m.id,
+            msg: m.msg.clone(),
+            severity: m.severity,
+            variable: m.matched_var_name.clone(),
+            evidence: evidence(&m.matched_var),
+            category: category_of(&m.tags),
+            points,
+        });
+    }
+    anomaly
 }
 
 impl Waf {
@@ -198,6 +368,8 @@ impl Waf {
             limits: RequestLimits::default(),
             crs: None,
             routes: Vec::new(),
+            bot: None,
+            response_threshold: None,
         }
     }
 
@@ -227,10 +399,35 @@ impl Waf {
 
     /// [`Waf::inspect`] with the client's address.
     pub fn inspect_with(&self, req: &HttpRequest, ctx: RequestContext<'_>) -> Verdict {
+        self.run(req, ctx, false).0
+    }
+
+    /// [`Waf::inspect_with`], keeping the CRS transaction for the response
+    /// when response inspection is on, a CRS is loaded and the request
+    /// passes (or is only logged).
+    pub fn inspect_request<'w>(
+        &'w self,
+        req: &HttpRequest,
+        ctx: RequestContext<'_>,
+    ) -> (Verdict, Option<PendingResponse<'w>>) {
+        self.run(req, ctx, true)
+    }
+
+    /// Whether [`Waf::inspect_request`] keeps transactions for responses.
+    pub fn inspects_responses(&self) -> bool {
+        self.response_threshold.is_some() && self.crs.is_some()
+    }
+
+    fn run<'w>(
+        &'w self,
+        req: &HttpRequest,
+        ctx: RequestContext<'_>,
+        keep: bool,
+    ) -> (Verdict, Option<PendingResponse<'w>>) {
         let route = self.route_for(req);
         let mode = route.and_then(|r| r.mode).unwrap_or(self.mode);
         if mode == Mode::Off {
-            return Verdict::pass();
+            return (Verdict::pass(), None);
         }
         let data = RequestData::from_request(req, &self.limits);
         let mut findings = Vec::new();
@@ -266,49 +463,76 @@ impl Waf {
                 .iter()
                 .map(|f| (f.finding.detector, f.finding.confidence)),
         );
+        let mut bot = Vec::new();
+        if let Some(detector) = &self.bot {
+            if !route.is_some_and(|r| r.disable_bot) {
+                let skip_ua = route.is_some_and(|r| {
+                    r.excludes_location(LocationKind::RequestHeaders, Some(b"user-agent"))
+                });
+                detector.check(&req.headers, skip_ua, &mut bot);
+                let strongest = |s| {
+                    bot.iter()
+                        .filter(|b: &&BotFinding| b.signal == s)
+                        .map(|b| b.confidence)
+                        .fold(0.0f32, f32::max)
+                };
+                for s in [
+                    crate::bot::BotSignal::Scanner,
+                    crate::bot::BotSignal::BrowserHeaders,
+                    crate::bot::BotSignal::NoUserAgent,
+                ] {
+                    score = decision.combine_signal(score, strongest(s));
+                }
+            }
+        }
         let mut rules = Vec::new();
         let mut crs_anomaly = 0;
+        let mut kept = None;
         if let Some(crs) = &self.crs {
             let mut tx = crs.engine.transaction(req);
             if let Some(client) = ctx.client {
                 tx.set_remote_addr(client);
             }
             tx.process_request();
-            for m in tx.matched() {
-                if route.is_some_and(|r| r.excludes_rule(m.id, &m.matched_var_name)) {
-                    continue;
-                }
-                let points = if is_scoring_rule(m.id) {
-                    severity_points(m.severity)
-                } else {
-                    0
-                };
-                crs_anomaly += points;
-                // Initialisation and bookkeeping rules (no message, no
-                // score) are not worth reporting.
-                if points == 0 && (m.msg.is_empty() || !m.logged) {
-                    continue;
-                }
-                rules.push(RuleMatch {
-                    id: m.id,
-                    msg: m.msg.clone(),
-                    severity: m.severity,
-                    variable: m.matched_var_name.clone(),
-                    evidence: evidence(&m.matched_var),
-                    category: category_of(&m.tags),
-                    points,
-                });
-            }
+            crs_anomaly = collect_rules(tx.matched(), route, &mut rules);
             score = decision.combine_crs(score, crs_anomaly, crs.threshold);
+            if keep {
+                kept = Some(tx);
+            }
         }
-        Verdict {
+        let verdict = Verdict {
             decision: decision.decide(score, mode),
             score,
             findings,
             body_error: data.reqbody_error.then(|| data.reqbody_error_msg.clone()),
             rules,
             crs_anomaly,
-        }
+            bot,
+        };
+        let pending = match (kept, self.response_threshold) {
+            (Some(tx), Some(threshold)) if verdict.decision != Decision::Block => {
+                let request_matches = tx.matched().len();
+                Some(PendingResponse {
+                    tx,
+                    route,
+                    mode,
+                    threshold,
+                    request_matches,
+                })
+            }
+            _ => None,
+        };
+        (verdict, pending)
+    }
+
+    /// The route of a request to `host` (the `Host` header) and `path`
+    /// (see [`Route`]), with its index in the order routes were added.
+    pub fn route(&self, host: &[u8], path: &str) -> Option<(usize, &Route)> {
+        self.routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.matches(host, path))
+            .max_by_key(|(_, r)| (r.host.is_some(), r.path_prefix.len()))
     }
 
     /// Inspects one value as the query parameter `value` of a GET request,
@@ -319,7 +543,7 @@ impl Waf {
     /// decoded (as the request model decodes a query argument) and scanned;
     /// with CRS the whole request goes through the engine.
     pub fn inspect_query_value(&self, value: &str) -> Verdict {
-        if self.crs.is_some() || !self.routes.is_empty() {
+        if self.crs.is_some() || !self.routes.is_empty() || self.bot.is_some() {
             return self.inspect(&query_value_request(value));
         }
         if self.mode == Mode::Off {
@@ -355,6 +579,7 @@ impl Waf {
             body_error: None,
             rules: Vec::new(),
             crs_anomaly: 0,
+            bot: Vec::new(),
         }
     }
 
@@ -377,10 +602,7 @@ impl Waf {
             Some(i) => path[i + 3..].find('/').map_or("/", |j| &path[i + 3 + j..]),
             None => path,
         };
-        self.routes
-            .iter()
-            .filter(|r| r.matches(host, path))
-            .max_by_key(|r| (r.host.is_some(), r.path_prefix.len()))
+        self.route(host, path).map(|(_, r)| r)
     }
 }
 
@@ -446,9 +668,28 @@ pub struct WafBuilder {
     limits: RequestLimits,
     crs: Option<Arc<Crs>>,
     routes: Vec<Route>,
+    bot: Option<BotDetector>,
+    response_threshold: Option<u32>,
 }
 
 impl WafBuilder {
+    /// Turns bot protection on with this configuration (see
+    /// [`crate::BotConfig`]; `enabled = false` turns it off). Off by
+    /// default in the builder; on by default in a [`crate::WafConfig`].
+    pub fn bot(mut self, config: &crate::BotConfig) -> Result<Self, WafError> {
+        self.bot = BotDetector::new(config)?;
+        Ok(self)
+    }
+
+    /// Keeps each request's CRS transaction for its response
+    /// ([`Waf::inspect_request`]); a response whose outbound anomaly score
+    /// reaches `threshold` (CRS default 4) is blocked (logged in detect
+    /// mode). Needs a CRS.
+    pub fn response_inspection(mut self, threshold: u32) -> Self {
+        self.response_threshold = Some(threshold.max(1));
+        self
+    }
+
     /// Runs this CRS after the detectors (see [`Crs::from_dir`]).
     pub fn crs(mut self, crs: Arc<Crs>) -> Self {
         self.crs = Some(crs);
@@ -500,6 +741,8 @@ impl WafBuilder {
             limits: self.limits,
             crs: self.crs,
             routes: self.routes,
+            bot: self.bot,
+            response_threshold: self.response_threshold,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde_json::json;
 
-use crate::waf::Verdict;
+use crate::waf::{RuleMatch, Verdict};
 
 /// Where audit lines go.
 pub(crate) struct AuditLog {
@@ -39,6 +39,17 @@ impl AuditLog {
 
     pub(crate) fn write(&self, ev: &AuditEvent<'_>) {
         let v = ev.verdict;
+        let bot: Vec<_> = v
+            .bot
+            .iter()
+            .map(|b| {
+                json!({
+                    "signal": b.signal.name(),
+                    "confidence": b.confidence,
+                    "evidence": b.evidence,
+                })
+            })
+            .collect();
         let detectors: Vec<_> = v
             .findings
             .iter()
@@ -52,23 +63,10 @@ impl AuditLog {
                 })
             })
             .collect();
-        let rules: Vec<_> = v
-            .rules
-            .iter()
-            .map(|r| {
-                json!({
-                    "id": r.id,
-                    "msg": r.msg,
-                    "severity": r.severity,
-                    "variable": r.variable,
-                    "evidence": r.evidence,
-                    "category": r.category,
-                    "points": r.points,
-                })
-            })
-            .collect();
+        let rules = rules_json(&v.rules);
         let line = json!({
             "time": rfc3339_now(),
+            "event": "request",
             "id": ev.id,
             "client": ev.client,
             "method": ev.method,
@@ -80,10 +78,16 @@ impl AuditLog {
             "categories": v.categories(),
             "detectors": detectors,
             "rules": rules,
+            "bot": bot,
             "body_error": v.body_error,
             "body_truncated": ev.body_truncated,
             "micros": ev.micros as u64,
         });
+        self.write_value(&line);
+    }
+
+    /// Writes one JSON object as a line.
+    pub(crate) fn write_value(&self, line: &serde_json::Value) {
         let mut text = line.to_string();
         text.push('\n');
         if let Ok(mut out) = self.out.lock() {
@@ -92,6 +96,24 @@ impl AuditLog {
             let _ = out.flush();
         }
     }
+}
+
+/// CRS matches as audit JSON.
+pub(crate) fn rules_json(rules: &[RuleMatch]) -> Vec<serde_json::Value> {
+    rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "msg": r.msg,
+                "severity": r.severity,
+                "variable": r.variable,
+                "evidence": r.evidence,
+                "category": r.category,
+                "points": r.points,
+            })
+        })
+        .collect()
 }
 
 /// UTC time as RFC 3339 with microseconds, from the system clock.

@@ -16,6 +16,10 @@ pub(crate) struct Metrics {
     latency: Histogram,
     upstream_errors: Counter,
     reloads: Family<Labels, Counter>,
+    rate_limited: Counter,
+    rate_limit_evictions: Counter,
+    response_over_limit: Counter,
+    offenders: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -55,6 +59,30 @@ impl Metrics {
             "Configuration reloads by result",
             reloads.clone(),
         );
+        let rate_limited = Counter::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused with 429 by the per-client rate limit",
+            rate_limited.clone(),
+        );
+        let rate_limit_evictions = Counter::default();
+        registry.register(
+            "rate_limit_evictions",
+            "Clients forgotten by a full rate-limit table to make room for new ones",
+            rate_limit_evictions.clone(),
+        );
+        let response_over_limit = Counter::default();
+        registry.register(
+            "response_over_limit",
+            "Responses whose body was longer than the response inspection limit (streamed, body not or partly inspected)",
+            response_over_limit.clone(),
+        );
+        let offenders = Family::<Labels, Counter>::default();
+        registry.register(
+            "offenders",
+            "Repeat offenders handed to the offender sink, by result (pushed, failed, audited)",
+            offenders.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -62,6 +90,10 @@ impl Metrics {
             latency,
             upstream_errors,
             reloads,
+            rate_limited,
+            rate_limit_evictions,
+            response_over_limit,
+            offenders,
         }
     }
 
@@ -83,6 +115,25 @@ impl Metrics {
                 .get_or_create(&vec![("category".to_string(), c.clone())])
                 .inc();
         }
+    }
+
+    pub(crate) fn rate_limited(&self) {
+        self.rate_limited.inc();
+    }
+
+    /// The counter the rate limiters increment on each eviction.
+    pub(crate) fn rate_limit_evictions(&self) -> Counter {
+        self.rate_limit_evictions.clone()
+    }
+
+    pub(crate) fn response_over_limit(&self) {
+        self.response_over_limit.inc();
+    }
+
+    pub(crate) fn offender(&self, result: &str) {
+        self.offenders
+            .get_or_create(&vec![("result".to_string(), result.to_string())])
+            .inc();
     }
 
     pub(crate) fn upstream_error(&self) {

@@ -9,10 +9,27 @@
 //! `X-Forwarded-Proto` added and hop-by-hop headers removed; everything
 //! else (header names' case included, on HTTP/1.1) goes upstream as sent.
 //!
+//! Order per request: client address (`trusted_proxies`), geo rules, rate limit
+//! (before the body is read), body, inspection (detectors, bot signals,
+//! CRS phases 1–2), upstream, response inspection (CRS phases 3–4, when
+//! `[waf.response]` is on).
+//!
 //! Answers of its own: 403 blocked (the request id, nothing about rules),
 //! 400 malformed (hyper's parser, or a body that breaks off), 408 body too
-//! slow, 413 body over the limit (`over_limit = "reject"`), 502 upstream
-//! unreachable, 504 upstream too slow.
+//! slow, 413 body over the limit (`over_limit = "reject"`), 429 over the
+//! client's rate (with `Retry-After`), `waf.response.block_status` (403 by
+//! default) for a blocked response, 502 upstream unreachable (or its
+//! inspected response body broke off), 504 upstream too slow.
+//!
+//! Audit lines (`event`): `geo` (client blocked or logged by `[geo]`),
+//! `request` (blocked or logged request), `response`
+//! (blocked or logged response), `rate_limit` (once when a client starts
+//! being refused, not per refused request), `offender` (a repeat offender
+//! handed to the sink, with the result). Metrics: `wafio_requests_total`
+//! by outcome (`pass`, `log`, `block`, `response_block`, `429`, …),
+//! `wafio_blocks_total` by category (`bot` included),
+//! `wafio_rate_limited_total`, `wafio_rate_limit_evictions_total`,
+//! `wafio_response_over_limit_total`, `wafio_offenders_total` by result.
 //!
 //! Limits and timeouts: `header_timeout_ms` for a request head (slowloris),
 //! `body_timeout_ms` for the inspected part of a body, `idle_timeout_ms`
@@ -20,11 +37,14 @@
 //! upstream's response head; request heads are bounded by hyper (HTTP/1
 //! buffer 64 KiB here, HTTP/2 header list 64 KiB, 256 concurrent streams).
 //!
-//! Reload ([`ProxyHandle::reload`]): the `[waf]` table, `body_limit` and
-//! `over_limit` swap in atomically (`arc-swap`); requests in flight finish
-//! with the generation they started with and no connection is dropped.
-//! `listen`, `admin_listen`, `upstream`, `tls`, timeouts and `audit_log`
-//! need a restart.
+//! Reload ([`ProxyHandle::reload`]): the `[waf]` table (bot, response and
+//! route settings included), `body_limit`, `over_limit`, `trusted_proxies`
+//! `[rate_limit]` and `[geo]` (databases re-read) swap in atomically (`arc-swap`); requests in flight
+//! finish with the generation they started with and no connection is
+//! dropped. The rate-limit buckets are kept when `[rate_limit]` and the
+//! routes' `rate_limit` did not change (and start afresh when they did).
+//! `listen`, `admin_listen`, `upstream`, `tls`, timeouts, `audit_log` and
+//! `[offenders]` need a restart.
 
 mod audit;
 mod body;
@@ -33,10 +53,10 @@ mod metrics;
 
 use std::convert::Infallible;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -58,11 +78,18 @@ use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
 use wafio_crs::request::HttpRequest;
 
-use crate::config::{OverLimit, ProxyConfig, TlsConfig, WafError};
-use crate::decision::Decision;
-use crate::waf::{Crs, RequestContext, Waf};
+use serde_json::json;
+use wafio_crs::engine::ResponseData;
 
-use self::audit::{AuditEvent, AuditLog};
+use crate::clientip::TrustedProxies;
+use crate::config::{OverLimit, ProxyConfig, TlsConfig, WafError};
+use crate::decision::{Decision, Mode};
+use crate::geo::GeoFilter;
+use crate::offender::{OffenderSink, OffenderTracker};
+use crate::ratelimit::{Admit, RateLimits};
+use crate::waf::{Crs, PendingResponse, RequestContext, Waf};
+
+use self::audit::{rfc3339_now, rules_json, AuditEvent, AuditLog};
 use self::body::{read_prefix, Buffered, PrefixedBody};
 use self::idle::IdleIo;
 use self::metrics::Metrics;
@@ -96,13 +123,30 @@ struct Live {
     waf: Arc<Waf>,
     body_limit: usize,
     over_limit: OverLimit,
+    trusted: TrustedProxies,
+    rate: Arc<RateLimits>,
+    geo: Option<GeoFilter>,
+    /// Response inspection settings (used when `waf.inspects_responses()`).
+    response_body_limit: usize,
+    response_block_status: StatusCode,
+    response_mime: Vec<String>,
 }
 
 struct CrsCache {
     dir: PathBuf,
     paranoia: u8,
     threshold: u32,
+    mime: Vec<String>,
     crs: Arc<Crs>,
+}
+
+/// Repeat-offender counting and its sink.
+struct Offenders {
+    tracker: OffenderTracker,
+    sink: RwLock<Option<Arc<dyn OffenderSink>>>,
+    ttl: Duration,
+    window_secs: u64,
+    count_rate_limited: bool,
 }
 
 struct State {
@@ -117,6 +161,7 @@ struct State {
     upstream_timeout: Duration,
     admin_on_main: bool,
     crs_cache: Mutex<Option<CrsCache>>,
+    offenders: Option<Offenders>,
 }
 
 /// A bound, not yet serving proxy.
@@ -149,7 +194,12 @@ impl std::fmt::Debug for Proxy {
     }
 }
 
-fn build_live(config: &ProxyConfig, cache: &Mutex<Option<CrsCache>>) -> Result<Live, WafError> {
+fn build_live(
+    config: &ProxyConfig,
+    cache: &Mutex<Option<CrsCache>>,
+    previous: Option<&Live>,
+    metrics: &Metrics,
+) -> Result<Live, WafError> {
     config.validate()?;
     let w = &config.waf;
     let crs = match &w.crs_dir {
@@ -160,16 +210,23 @@ fn build_live(config: &ProxyConfig, cache: &Mutex<Option<CrsCache>>) -> Result<L
                 Some(c)
                     if &c.dir == dir
                         && c.paranoia == w.paranoia
-                        && c.threshold == w.crs_threshold =>
+                        && c.threshold == w.crs_threshold
+                        && c.mime == w.response.mime_types =>
                 {
                     Some(c.crs.clone())
                 }
                 _ => {
-                    let crs = Arc::new(Crs::from_dir(dir, w.paranoia, w.crs_threshold)?);
+                    let crs = Arc::new(Crs::from_dir_with_mime(
+                        dir,
+                        w.paranoia,
+                        w.crs_threshold,
+                        &w.response.mime_types,
+                    )?);
                     *cache = Some(CrsCache {
                         dir: dir.clone(),
                         paranoia: w.paranoia,
                         threshold: w.crs_threshold,
+                        mime: w.response.mime_types.clone(),
                         crs: crs.clone(),
                     });
                     Some(crs)
@@ -177,10 +234,28 @@ fn build_live(config: &ProxyConfig, cache: &Mutex<Option<CrsCache>>) -> Result<L
             }
         }
     };
+    let waf = w.build_with_crs(crs)?;
+    let route_rates: Vec<_> = w.routes.iter().map(|r| r.rate_limit).collect();
+    // Keep the buckets across a reload that does not change the limits.
+    let rate = match previous {
+        Some(p) if p.rate.key == (config.rate_limit.clone(), route_rates.clone()) => p.rate.clone(),
+        _ => Arc::new(RateLimits::new(
+            &config.rate_limit,
+            route_rates,
+            &metrics.rate_limit_evictions(),
+        )),
+    };
     Ok(Live {
-        waf: Arc::new(w.build_with_crs(crs)?),
+        waf: Arc::new(waf),
         body_limit: config.body_limit,
         over_limit: config.over_limit,
+        trusted: config.trusted_proxies()?,
+        rate,
+        geo: config.geo_filter()?,
+        response_body_limit: w.response.body_limit,
+        response_block_status: StatusCode::from_u16(w.response.block_status)
+            .unwrap_or(StatusCode::FORBIDDEN),
+        response_mime: w.response.mime_types.clone(),
     })
 }
 
@@ -213,7 +288,8 @@ impl Proxy {
     /// the audit log and binds the listeners.
     pub async fn bind(config: ProxyConfig) -> Result<Proxy, ProxyError> {
         let cache = Mutex::new(None);
-        let live = build_live(&config, &cache)?;
+        let metrics = Metrics::new();
+        let live = build_live(&config, &cache, None, &metrics)?;
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
         let audit = AuditLog::open(&config.audit_log).map_err(|source| ProxyError::Io {
             what: format!("audit log {}", config.audit_log),
@@ -247,18 +323,42 @@ impl Proxy {
             .http1_preserve_header_case(true)
             .build(connector);
         let upstream = config.upstream.trim_end_matches('/').to_string();
+        let o = &config.offenders;
+        let offenders = o.enabled.then(|| {
+            #[cfg(feature = "xdp")]
+            let sink: Option<Arc<dyn OffenderSink>> = o.xdp_iface.as_ref().map(|iface| {
+                Arc::new(crate::offender::XdpOffenderSink::new(
+                    iface,
+                    o.bpffs.clone(),
+                )) as Arc<dyn OffenderSink>
+            });
+            #[cfg(not(feature = "xdp"))]
+            let sink: Option<Arc<dyn OffenderSink>> = None;
+            Offenders {
+                tracker: OffenderTracker::new(
+                    Duration::from_secs(o.window_secs),
+                    o.max_blocks,
+                    o.max_clients,
+                ),
+                sink: RwLock::new(sink),
+                ttl: o.ttl(),
+                window_secs: o.window_secs,
+                count_rate_limited: o.count_rate_limited,
+            }
+        });
         let state = Arc::new(State {
             live: ArcSwap::from_pointee(live),
             client,
             upstream,
             audit,
-            metrics: Metrics::new(),
+            metrics,
             header_timeout: Duration::from_millis(config.header_timeout_ms),
             body_timeout: Duration::from_millis(config.body_timeout_ms),
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),
             upstream_timeout: Duration::from_millis(config.upstream_timeout_ms),
             admin_on_main: admin.is_none(),
             crs_cache: cache,
+            offenders,
         });
         let (shutdown, _) = watch::channel(false);
         Ok(Proxy {
@@ -321,7 +421,13 @@ impl ProxyHandle {
     /// error the running configuration stays. Loading a changed CRS takes
     /// as long as at startup; call from a blocking context.
     pub fn reload(&self, config: &ProxyConfig) -> Result<(), WafError> {
-        match build_live(config, &self.state.crs_cache) {
+        let previous = self.state.live.load();
+        match build_live(
+            config,
+            &self.state.crs_cache,
+            Some(&previous),
+            &self.state.metrics,
+        ) {
             Ok(live) => {
                 self.state.live.store(Arc::new(live));
                 self.state.metrics.reload(true);
@@ -331,6 +437,20 @@ impl ProxyHandle {
                 self.state.metrics.reload(false);
                 Err(e)
             }
+        }
+    }
+
+    /// Replaces the sink repeat offenders go to (by default the XDP
+    /// firewall of `offenders.xdp_iface`, or none: audit only). Only used
+    /// when `offenders.enabled`; returns `false` (and keeps nothing) when
+    /// it is not.
+    pub fn set_offender_sink(&self, sink: Arc<dyn OffenderSink>) -> bool {
+        match &self.state.offenders {
+            Some(o) => {
+                *o.sink.write().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+                true
+            }
+            None => false,
         }
     }
 
@@ -559,6 +679,87 @@ fn finish(
     resp
 }
 
+/// The `Host` of a request (header, else the URI's authority) and its path.
+fn host_and_path(parts: &http::request::Parts) -> (&[u8], &str) {
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .map(|v| v.as_bytes())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str().as_bytes()))
+        .unwrap_or(b"");
+    (host, parts.uri.path())
+}
+
+/// Counts a block of `client` towards the repeat-offender threshold and,
+/// when it is reached, hands the client to the sink on a blocking thread.
+fn offended(state: &Arc<State>, client: IpAddr) {
+    let Some(o) = &state.offenders else { return };
+    let Some(blocks) = o.tracker.record(client, Instant::now()) else {
+        return;
+    };
+    let sink = o.sink.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let ttl = o.ttl;
+    let window = o.window_secs;
+    let state = state.clone();
+    // Sinks do system calls and take locks: off the request path. The
+    // task is detached; at most one per client per `max_blocks` blocks.
+    tokio::task::spawn_blocking(move || {
+        let (sink_name, result) = match &sink {
+            Some(s) => (s.name().to_string(), Some(s.block(client, ttl))),
+            None => ("none".to_string(), None),
+        };
+        let (label, error) = match &result {
+            Some(Ok(())) => ("pushed", None),
+            Some(Err(e)) => ("failed", Some(e.clone())),
+            None => ("audited", None),
+        };
+        state.metrics.offender(label);
+        state.audit.write_value(&json!({
+            "time": rfc3339_now(),
+            "event": "offender",
+            "client": client.to_string(),
+            "blocks": blocks,
+            "window_secs": window,
+            "ttl_secs": ttl.as_secs(),
+            "sink": sink_name,
+            "result": label,
+            "error": error,
+        }));
+    });
+}
+
+fn too_many(id: &str, retry_after: u64) -> Response<ProxyBody> {
+    let mut r = own_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        id,
+        "Too many requests: slow down.",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    r
+}
+
+/// Whether a response's body is inspected: a listed `Content-Type` and no
+/// `Content-Encoding` (the CRS rules read bodies as sent; a compressed one
+/// would be buffered for nothing).
+fn inspected_type(headers: &HeaderMap, mime: &[String]) -> bool {
+    if headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+    {
+        return false;
+    }
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let base = ct.split(';').next().unwrap_or("").trim();
+    mime.iter().any(|m| m.eq_ignore_ascii_case(base))
+}
+
 async fn handle(
     state: Arc<State>,
     peer: SocketAddr,
@@ -574,6 +775,77 @@ async fn handle(
     let id = request_id();
     let live = state.live.load_full();
     let (mut parts, body) = req.into_parts();
+    let peer_ip = peer.ip().to_canonical();
+    let client_ip = live.trusted.client(peer_ip, &parts.headers);
+    let client = client_ip.to_string();
+
+    // Geo rules, then the rate limit: a refused request costs no body
+    // read and no inspection.
+    if let Some(geo) = &live.geo {
+        let mode = live.waf.mode();
+        if let Some(hit) = geo.check(client_ip).filter(|_| mode != Mode::Off) {
+            let (host, _) = host_and_path(&parts);
+            let decision = if mode == Mode::Block {
+                Decision::Block
+            } else {
+                Decision::Log
+            };
+            state.audit.write_value(&json!({
+                "time": rfc3339_now(),
+                "event": "geo",
+                "id": id,
+                "client": client,
+                "method": parts.method.as_str(),
+                "host": String::from_utf8_lossy(host),
+                "uri": parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+                "decision": decision.name(),
+                "reason": hit.reason,
+                "country": hit.country,
+                "asn": hit.asn,
+            }));
+            if decision == Decision::Block {
+                state.metrics.block(&["geo".to_string()]);
+                let r = own_response(
+                    StatusCode::FORBIDDEN,
+                    &id,
+                    "Forbidden: the request was blocked.",
+                );
+                return finish(&state, start, "block", r);
+            }
+        }
+    }
+    if live.rate.any() {
+        let (host, path) = host_and_path(&parts);
+        let route = live.waf.route(host, path).map(|(i, _)| i);
+        if let Some(limiter) = live.rate.limiter(route) {
+            if let Admit::No { retry_after, first } = limiter.check(client_ip, Instant::now()) {
+                state.metrics.rate_limited();
+                if first {
+                    // Once per limited run of a client, not per request.
+                    state.audit.write_value(&json!({
+                        "time": rfc3339_now(),
+                        "event": "rate_limit",
+                        "id": id,
+                        "client": client,
+                        "method": parts.method.as_str(),
+                        "host": String::from_utf8_lossy(host),
+                        "uri": parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+                        "decision": "block",
+                        "retry_after": retry_after,
+                    }));
+                }
+                if state
+                    .offenders
+                    .as_ref()
+                    .is_some_and(|o| o.count_rate_limited)
+                {
+                    offended(&state, client_ip);
+                }
+                return finish(&state, start, "429", too_many(&id, retry_after));
+            }
+        }
+    }
+
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -616,27 +888,29 @@ async fn handle(
         }
     };
     let model = model_of(&parts, inspected);
-    let client = peer.ip().to_string();
-    let verdict = live.waf.inspect_with(
+    // `pending` borrows the WAF generation in `live`, which this request
+    // keeps until its response is inspected.
+    let (verdict, pending) = live.waf.inspect_request(
         &model,
         RequestContext {
             client: Some(&client),
         },
     );
-    drop(live);
-    if verdict.decision != Decision::Pass {
-        let host = model
+    let host = || {
+        model
             .headers
             .iter()
             .find(|(n, _)| n == "host")
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    if verdict.decision != Decision::Pass {
         state.audit.write(&AuditEvent {
             id: &id,
             client: &client,
             method: &model.method,
             uri: &model.uri,
-            host: &host,
+            host: &host(),
             verdict: &verdict,
             micros: start.elapsed().as_micros(),
             body_truncated: truncated,
@@ -644,6 +918,7 @@ async fn handle(
     }
     if verdict.decision == Decision::Block {
         state.metrics.block(&verdict.categories());
+        offended(&state, client_ip);
         let r = own_response(
             StatusCode::FORBIDDEN,
             &id,
@@ -672,13 +947,14 @@ async fn handle(
             parts.headers.insert(header::HOST, v);
         }
     }
+    // The hop this proxy saw is appended, whatever the client was judged to be.
     let xff = match parts
         .headers
         .get(&X_FORWARDED_FOR)
         .and_then(|v| v.to_str().ok())
     {
-        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {client}"),
-        _ => client.clone(),
+        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {peer_ip}"),
+        _ => peer_ip.to_string(),
     };
     if let Ok(v) = HeaderValue::from_str(&xff) {
         parts.headers.insert(X_FORWARDED_FOR.clone(), v);
@@ -697,8 +973,22 @@ async fn handle(
             if let Ok(v) = HeaderValue::from_str(&id) {
                 rp.headers.insert(X_REQUEST_ID.clone(), v);
             }
-            let resp = Response::from_parts(rp, rb.map_err(BoxError::from).boxed_unsync());
-            finish(&state, start, outcome, resp)
+            let Some(pending) = pending else {
+                let resp = Response::from_parts(rp, rb.map_err(BoxError::from).boxed_unsync());
+                return finish(&state, start, outcome, resp);
+            };
+            let ctx = RespCtx {
+                state: &state,
+                live: &live,
+                id: &id,
+                client_ip,
+                client: &client,
+                method: &model.method,
+                uri: &model.uri,
+                host: &host(),
+                start,
+            };
+            inspect_response(ctx, pending, rp, rb, outcome).await
         }
         Ok(Err(_)) => {
             state.metrics.upstream_error();
@@ -715,6 +1005,126 @@ async fn handle(
             finish(&state, start, "504", r)
         }
     }
+}
+
+/// The request's facts the response inspection reports with.
+struct RespCtx<'a> {
+    state: &'a Arc<State>,
+    live: &'a Live,
+    id: &'a str,
+    client_ip: IpAddr,
+    client: &'a str,
+    method: &'a str,
+    uri: &'a str,
+    host: &'a str,
+    start: Instant,
+}
+
+/// CRS phases 3–4 on an upstream response: the body is buffered up to the
+/// response limit when its content type is inspected; a longer body is
+/// streamed after its first part was inspected (or, when its declared
+/// length is already over the limit, with only the headers inspected).
+async fn inspect_response(
+    ctx: RespCtx<'_>,
+    pending: PendingResponse<'_>,
+    rp: http::response::Parts,
+    rb: Incoming,
+    outcome: &str,
+) -> Response<ProxyBody> {
+    let RespCtx {
+        state,
+        live,
+        id,
+        start,
+        ..
+    } = ctx;
+    let limit = live.response_body_limit;
+    let declared = rp
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut body = Bytes::new();
+    let mut over_limit = false;
+    let forward: ProxyBody = if !inspected_type(&rp.headers, &live.response_mime) {
+        rb.map_err(BoxError::from).boxed_unsync()
+    } else if declared.is_some_and(|n| n > limit as u64) {
+        over_limit = true;
+        rb.map_err(BoxError::from).boxed_unsync()
+    } else {
+        match tokio::time::timeout(state.body_timeout, read_prefix(rb, limit)).await {
+            Err(_) => {
+                state.metrics.upstream_error();
+                let r = own_response(StatusCode::GATEWAY_TIMEOUT, id, "Gateway timeout.");
+                return finish(state, start, "504", r);
+            }
+            Ok(Err(_)) => {
+                state.metrics.upstream_error();
+                let r = own_response(
+                    StatusCode::BAD_GATEWAY,
+                    id,
+                    "Bad gateway: upstream response broke off.",
+                );
+                return finish(state, start, "502", r);
+            }
+            Ok(Ok(Buffered::Complete(b))) => {
+                body = b.clone();
+                full(b)
+            }
+            Ok(Ok(Buffered::Over(prefix, rest))) => {
+                over_limit = true;
+                body = prefix.clone();
+                PrefixedBody {
+                    prefix: Some(prefix),
+                    rest,
+                }
+                .map_err(BoxError::from)
+                .boxed_unsync()
+            }
+        }
+    };
+    if over_limit {
+        state.metrics.response_over_limit();
+    }
+    let protocol = match rp.version {
+        Version::HTTP_10 => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    };
+    let verdict = pending.inspect(ResponseData {
+        status: rp.status.as_u16(),
+        protocol: protocol.to_string(),
+        headers: rp
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+            .collect(),
+        body: body[..body.len().min(limit)].to_vec(),
+    });
+    if verdict.decision != Decision::Pass {
+        state.audit.write_value(&json!({
+            "time": rfc3339_now(),
+            "event": "response",
+            "id": id,
+            "client": ctx.client,
+            "method": ctx.method,
+            "host": ctx.host,
+            "uri": ctx.uri,
+            "status": rp.status.as_u16(),
+            "decision": verdict.decision.name(),
+            "crs_anomaly": verdict.anomaly,
+            "categories": verdict.categories(),
+            "rules": rules_json(&verdict.rules),
+            "body_truncated": over_limit,
+            "micros": start.elapsed().as_micros() as u64,
+        }));
+    }
+    if verdict.decision == Decision::Block {
+        state.metrics.block(&verdict.categories());
+        offended(state, ctx.client_ip);
+        let r = own_response(live.response_block_status, id, "The response was blocked.");
+        return finish(state, start, "response_block", r);
+    }
+    finish(state, start, outcome, Response::from_parts(rp, forward))
 }
 
 #[cfg(test)]
