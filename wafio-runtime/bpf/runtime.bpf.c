@@ -45,21 +45,26 @@ enum event_kind {
 	EV_KIND_MAX = 9,
 };
 
-// Prefix flags.
+// Watch flags (values of the WATCH trie).
 #define PREFIX_WRITE 1 // report write/create/unlink/rename/chmod/chown
 #define PREFIX_READ 2  // also report read-only opens
 
 // Config flags.
 #define CFG_RELATIVE_PATHS 1 // report write opens of relative paths
+#define CFG_READ_WATCH 2     // some watched prefix reports reads
+#define CFG_KILL_RULES 4     // KILL_EXEC holds at least one rule
 
 struct config {
 	__u32 agent_tgid; // the monitor itself: never reported
 	__u32 flags;
 };
 
-struct prefix {
-	__u32 len; // 0 = unused slot
-	__u32 flags;
+// WATCH trie key: the first PREFIX_LEN bytes of a path. A watched prefix
+// of n bytes is stored with prefixlen n * 8; its value is the OR of the
+// flags of every watched prefix that is a prefix of it (user space computes
+// that), so the longest match alone answers for all the prefixes a path has.
+struct watch_key {
+	__u32 prefixlen; // bits
 	char path[PREFIX_LEN];
 };
 
@@ -165,7 +170,10 @@ struct deny6_key {
 	__u8 _pad[2];
 };
 
+// Per-CPU scratch. `prefixlen` directly followed by `path` makes
+// &prefixlen a WATCH key over the path just read (no copy).
 struct scratch {
+	__u32 prefixlen;
 	char path[PATH_LEN];
 	struct kill_key key;
 };
@@ -190,11 +198,12 @@ struct {
 } CONFIG SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, MAX_PREFIXES);
-	__type(key, __u32);
-	__type(value, struct prefix);
-} PREFIXES SEC(".maps");
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct watch_key);
+	__type(value, __u32);
+} WATCH SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -272,14 +281,22 @@ static __always_inline void *reserve(__u64 size, __u32 kind)
 	return e;
 }
 
-// Submit without waking the reader unless the ring is an eighth full: one
-// wakeup per event costs more than the event itself. The reader polls with a
-// timeout (<= 200 ms), which bounds the delivery latency of a quiet ring.
-static __always_inline void submit(void *e)
+// Submit, waking the reader only when the unread data crosses a multiple of
+// an eighth of the ring: at most about eight wakeups per ring's worth of
+// events, however long the reader sleeps. (Waking on every event while the
+// ring is over a threshold made each event of a burst pay for an irq_work
+// self-IPI, a VM exit on virtual machines: the largest single cost of a
+// watched open.) A reader that is awake never waits for a wakeup: it polls
+// only once it has drained the ring, and poll returns at once on unread
+// data. Concurrent producers can miss a crossing; the next one wakes, and
+// the reader's poll timeout (<= 200 ms) bounds the latency of a quiet ring.
+static __always_inline void submit(void *e, __u64 len)
 {
 	__u64 avail = bpf_ringbuf_query(&EVENTS, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&EVENTS, BPF_RB_RING_SIZE);
-	bpf_ringbuf_submit(e, avail > size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	__u64 step = bpf_ringbuf_query(&EVENTS, BPF_RB_RING_SIZE) / 8;
+	len = (len + 8 + 7) & ~7ULL; // record header (8 bytes) and padding
+	int wake = step == 0 || avail < len || avail / step != (avail - len) / step;
+	bpf_ringbuf_submit(e, wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void fill_hdr_task(struct hdr *h, __u32 kind, struct task_struct *t)
@@ -307,6 +324,33 @@ static __always_inline void fill_hdr_task(struct hdr *h, __u32 kind, struct task
 static __always_inline void fill_hdr(struct hdr *h, __u32 kind)
 {
 	fill_hdr_task(h, kind, (struct task_struct *)bpf_get_current_task());
+}
+
+// The same header for the current task through its BTF pointer: direct
+// (fault-safe) loads instead of one bpf_probe_read_kernel per field. Not for
+// cgroup programs, which have no bpf_get_current_task_btf.
+static __always_inline void fill_hdr_cur(struct hdr *h, __u32 kind)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	h->kind = kind;
+	h->pid = t->tgid;
+	h->tid = t->pid;
+	h->ppid = t->real_parent->tgid;
+	const struct cred *cred = t->cred;
+	h->uid = cred->uid.val;
+	h->gid = cred->gid.val;
+	h->euid = cred->euid.val;
+	h->egid = cred->egid.val;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
+	struct pid *p = t->thread_pid;
+	unsigned int lvl = p->level;
+	struct upid up = {};
+	// numbers[] is indexed by a runtime value: not a constant-offset load.
+	bpf_probe_read_kernel(&up, sizeof(up), &p->numbers[lvl & 31]);
+	h->pid_ns = BPF_CORE_READ(up.ns, ns.inum);
+	h->mnt_ns = t->nsproxy->mnt_ns->ns.inum;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
 // The struct file behind descriptor `fd` of the current task, or NULL.
@@ -375,7 +419,7 @@ int wafio_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (bpf_probe_read_user(e->args, len, (void *)start) < 0)
 		len = 0;
 	e->args_len = len;
-	submit(e);
+	submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -395,7 +439,7 @@ int wafio_fork(struct bpf_raw_tracepoint_args *ctx)
 	fill_hdr_task(&e->h, EV_FORK, parent);
 	e->child_pid = BPF_CORE_READ(child, tgid);
 	e->_pad = 0;
-	submit(e);
+	submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -416,7 +460,7 @@ int wafio_exit(struct bpf_raw_tracepoint_args *ctx)
 	int group = BPF_CORE_READ(t, signal, group_exit_code);
 	e->exit_code = group ? group : code;
 	e->_pad = 0;
-	submit(e);
+	submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -444,11 +488,15 @@ static __always_inline int kill_lookup(struct scratch *s, __u32 *rule)
 
 static __always_inline int exec_enter(const __u64 *A, long ID, int path_arg)
 {
+	// Nothing to enforce: no path read, no hash lookups on every exec.
+	struct config *c = get_config();
+	if (!c || !(c->flags & CFG_KILL_RULES))
+		return 0;
+	if (c->agent_tgid == (bpf_get_current_pid_tgid() >> 32))
+		return 0;
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&SCRATCH, &zero);
 	if (!s)
-		return 0;
-	if (is_agent())
 		return 0;
 	const char *upath = (const char *)A[path_arg & 1];
 	__builtin_memset(&s->key, 0, sizeof(s->key));
@@ -472,11 +520,11 @@ static __always_inline int exec_enter(const __u64 *A, long ID, int path_arg)
 	struct killed_event *e = reserve(sizeof(*e), EV_KILLED);
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, EV_KILLED);
+	fill_hdr_cur(&e->h, EV_KILLED);
 	e->rule_id = rule;
 	e->syscall_nr = ID;
 	bpf_probe_read_user_str(e->filename, sizeof(e->filename), upath);
-	submit(e);
+	submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -495,12 +543,22 @@ int wafio_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 }
 
 // ---------------------------------------------------------------------------
-// Files and privilege syscalls: one dispatcher on raw_syscalls/sys_enter
+// Files and privilege syscalls: one program, attached to the
+// syscalls/sys_enter_<name> tracepoint of each covered syscall and driven by
+// the SYSCALLS descriptor table (filled from the Rust coverage table).
 //
-// Attaching one tracepoint per syscall costs one perf link each, and some
-// kernels/sandboxes cap the number of links per process; one raw tracepoint
-// driven by the SYSCALLS descriptor table (filled from the Rust coverage
-// table) covers them all. Its cost is one array lookup per syscall.
+// Per-syscall tracepoints rather than one raw_tp/tp_btf on sys_enter: a
+// program on the raw sys_enter tracepoint runs on every syscall of the
+// system and is one more probe (an indirect call) on every syscall, next to
+// the perf probe that the per-syscall tracepoints (exec, network) already
+// register. Per-syscall tracepoints all share that one perf probe, which
+// filters by syscall number with a bitmap test: a syscall the monitor does
+// not cover (read, write, close, ...) never enters a BPF program.
+//
+// The open path is ordered cheapest first: flags come from the arguments, a
+// read-only open is dropped at once unless some watched prefix reports
+// reads, the path is read once into per-CPU scratch and matched with one
+// LPM-trie lookup (WATCH), and only a match pays for an event.
 
 #define SC_FILE 1
 #define SC_GENERIC 2
@@ -532,30 +590,6 @@ struct {
 	__type(value, struct sc_desc);
 } SYSCALLS SEC(".maps");
 
-// Returns the matching prefix flags (0 = not watched).
-static __always_inline __u32 match_prefix(const char *path)
-{
-	__u32 flags = 0;
-	for (__u32 i = 0; i < MAX_PREFIXES; i++) {
-		__u32 idx = i;
-		struct prefix *p = bpf_map_lookup_elem(&PREFIXES, &idx);
-		if (!p || p->len == 0 || p->len > PREFIX_LEN)
-			continue;
-		int ok = 1;
-		for (__u32 j = 0; j < PREFIX_LEN; j++) {
-			if (j >= p->len)
-				break;
-			if (path[j] != p->path[j]) {
-				ok = 0;
-				break;
-			}
-		}
-		if (ok)
-			flags |= p->flags;
-	}
-	return flags;
-}
-
 static __always_inline __u64 arg_or(const __u64 *A, __s8 i, __u64 dflt)
 {
 	return i >= 0 ? A[i & 7] : dflt;
@@ -566,11 +600,10 @@ static __always_inline int is_write_open(__u32 flags)
 	return (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
 }
 
-static __always_inline int file_event(const __u64 *A, long ID, struct sc_desc *d)
+static __always_inline int file_event(const __u64 *A, long ID, struct sc_desc *d,
+				      struct config *c)
 {
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&SCRATCH, &zero);
-	if (!s || d->path < 0)
+	if (d->path < 0)
 		return 0;
 	__u32 flags = arg_or(A, d->flags, 0);
 	__u32 mode = arg_or(A, d->mode, 0);
@@ -583,22 +616,36 @@ static __always_inline int file_event(const __u64 *A, long ID, struct sc_desc *d
 		flags = O_CREAT | O_WRONLY | O_TRUNC;
 	}
 	int is_read = d->open_kind != OPEN_NONE && !is_write_open(flags);
+	// Read-only opens are the commonest syscall of all: without a read
+	// watch they are dropped before the path is touched.
+	if (is_read && !(c->flags & CFG_READ_WATCH))
+		return 0;
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&SCRATCH, &zero);
+	if (!s)
+		return 0;
 	long n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const char *)A[d->path & 7]);
 	if (n <= 0)
 		return 0;
 	__u32 want = is_read ? PREFIX_READ : PREFIX_WRITE;
 	if (s->path[0] == '/') {
-		if (!(match_prefix(s->path) & want))
+		// Key: the path's bytes before its NUL, at most PREFIX_LEN. Bytes
+		// after the NUL are stale but lie beyond prefixlen.
+		__u32 len = n - 1;
+		if (len > PREFIX_LEN)
+			len = PREFIX_LEN;
+		s->prefixlen = len * 8;
+		__u32 *w = bpf_map_lookup_elem(&WATCH, &s->prefixlen);
+		if (!w || !(*w & want))
 			return 0;
 	} else {
-		struct config *c = get_config();
-		if (is_read || !c || !(c->flags & CFG_RELATIVE_PATHS))
+		if (is_read || !(c->flags & CFG_RELATIVE_PATHS))
 			return 0;
 	}
 	struct file_event *e = reserve(sizeof(*e), EV_FILE);
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, EV_FILE);
+	fill_hdr_cur(&e->h, EV_FILE);
 	e->syscall_nr = ID;
 	e->flags = flags;
 	e->mode = mode;
@@ -609,7 +656,7 @@ static __always_inline int file_event(const __u64 *A, long ID, struct sc_desc *d
 	e->path2[0] = 0;
 	if (d->path2 >= 0)
 		bpf_probe_read_user_str(e->path2, sizeof(e->path2), (const char *)A[d->path2 & 7]);
-	submit(e);
+	submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -618,7 +665,7 @@ static __always_inline int generic(const __u64 *A, long ID, struct sc_desc *d)
 	struct syscall_event *e = reserve(sizeof(*e), EV_SYSCALL);
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, EV_SYSCALL);
+	fill_hdr_cur(&e->h, EV_SYSCALL);
 	e->syscall_nr = ID;
 	e->args[0] = A[0];
 	e->args[1] = A[1];
@@ -632,31 +679,56 @@ static __always_inline int generic(const __u64 *A, long ID, struct sc_desc *d)
 		long n = bpf_probe_read_user_str(e->str, sizeof(e->str), (const char *)A[d->str & 7]);
 		e->str_len = n > 0 ? n - 1 : 0;
 	}
-	submit(e);
+	submit(e, sizeof(*e));
 	return 0;
 }
 
-SEC("raw_tp/sys_enter")
-int wafio_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int dispatch(const __u64 *A, long id)
 {
-	__u32 id = raw_arg(ctx, 1);
-	if (id >= MAX_SYSCALL)
+	if ((unsigned long)id >= MAX_SYSCALL)
 		return 0;
-	struct sc_desc *d = bpf_map_lookup_elem(&SYSCALLS, &id);
+	__u32 nr = id;
+	struct sc_desc *d = bpf_map_lookup_elem(&SYSCALLS, &nr);
 	if (!d || !d->kind)
 		return 0;
-	if (is_agent())
+	struct config *c = get_config();
+	if (!c || c->agent_tgid == (bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)raw_arg(ctx, 0);
-	// x86_64 syscall argument registers.
-	__u64 A[8] = {
-		BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx),
-		BPF_CORE_READ(regs, r10), BPF_CORE_READ(regs, r8), BPF_CORE_READ(regs, r9), 0, 0,
-	};
 	if (d->kind == SC_FILE)
-		return file_event(A, id, d);
-	return generic(A, id, d);
+		return file_event(A, nr, d, c);
+	return generic(A, nr, d);
 }
+
+// The kernel refuses (EACCES) to attach a program that may read past the
+// end of the tracepoint's record, whose size depends on the syscall's
+// argument count: one program per count, reading exactly that many
+// arguments (the others stay 0). User space picks the program from the
+// tracepoint's format.
+#define DISPATCHER(N)                                                            \
+	SEC("tracepoint/syscalls/sys_enter_dispatch" #N)                         \
+	int wafio_syscall##N(struct trace_event_raw_sys_enter *ctx)              \
+	{                                                                        \
+		__u64 A[8] = {};                                                 \
+		A[0] = ctx->args[0];                                             \
+		if (N > 1)                                                       \
+			A[1] = ctx->args[1];                                     \
+		if (N > 2)                                                       \
+			A[2] = ctx->args[2];                                     \
+		if (N > 3)                                                       \
+			A[3] = ctx->args[3];                                     \
+		if (N > 4)                                                       \
+			A[4] = ctx->args[4];                                     \
+		if (N > 5)                                                       \
+			A[5] = ctx->args[5];                                     \
+		return dispatch(A, ctx->id);                                     \
+	}
+
+DISPATCHER(1)
+DISPATCHER(2)
+DISPATCHER(3)
+DISPATCHER(4)
+DISPATCHER(5)
+DISPATCHER(6)
 
 // ---------------------------------------------------------------------------
 // Network
@@ -694,7 +766,7 @@ static __always_inline int net_addr_event(const __u64 *A, long ID, int with_back
 	struct net_event *e = reserve(sizeof(*e), EV_NET);
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, EV_NET);
+	fill_hdr_cur(&e->h, EV_NET);
 	e->syscall_nr = ID;
 	e->fd = A[0];
 	e->ret = 0;
@@ -727,7 +799,7 @@ static __always_inline int net_addr_event(const __u64 *A, long ID, int with_back
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
-	submit(e);
+	submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -767,7 +839,7 @@ static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx, __u
 	struct net_event *e = reserve(sizeof(*e), EV_NET);
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, EV_NET);
+	fill_hdr_cur(&e->h, EV_NET);
 	e->syscall_nr = nr;
 	e->fd = -1;
 	e->ret = ctx->ret;
@@ -783,7 +855,7 @@ static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx, __u
 	}
 	e->rule_id = 0;
 	e->_pad = 0;
-	submit(e);
+	submit(e, sizeof(*e));
 	return 0;
 }
 
@@ -829,7 +901,7 @@ static __always_inline void deny_event(struct bpf_sock_addr *ctx, __u16 family, 
 	}
 	e->rule_id = rule;
 	e->_pad = 0;
-	submit(e);
+	submit(e, sizeof(*e));
 }
 
 SEC("cgroup/connect4")

@@ -31,6 +31,14 @@ pub const PREFIX_LEN: usize = 64;
 /// Default ring buffer size (4 MiB).
 pub const DEFAULT_RING_BYTES: u32 = 1 << 22;
 
+// Kernel `struct config` flags.
+const CFG_RELATIVE_PATHS: u32 = 1;
+const CFG_READ_WATCH: u32 = 2;
+const CFG_KILL_RULES: u32 = 4;
+// Kernel watch flags.
+const PREFIX_WRITE: u32 = 1;
+const PREFIX_READ: u32 = 2;
+
 /// Errors of the monitor.
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
@@ -203,11 +211,6 @@ enum Hook {
 const CORE_PROGRAMS: &[(&str, Hook, &str)] = &[
     ("wafio_exec", Hook::Raw("sched_process_exec"), "exec events"),
     (
-        "wafio_sys_enter",
-        Hook::Raw("sys_enter"),
-        "file and privilege syscall events (see COVERAGE, hook raw_tp/sys_enter)",
-    ),
-    (
         "wafio_fork",
         Hook::Raw("sched_process_fork"),
         "fork events (process tree from /proc only)",
@@ -231,6 +234,13 @@ const CORE_PROGRAMS: &[(&str, Hook, &str)] = &[
     ),
 ];
 
+/// The programs shared by the dispatched syscalls of [`COVERAGE`]:
+/// `wafio_syscall1` ..= `wafio_syscall6`, by argument count.
+const DISPATCH_PROGRAM: &str = "wafio_syscall";
+
+/// Where tracefs lists the syscall tracepoints (mounted by `sys::ensure_tracefs`).
+const SYSCALL_EVENTS: &str = "/sys/kernel/tracing/events/syscalls";
+
 /// Programs named `wafio_<syscall>` attached to `syscalls/sys_enter_<syscall>`.
 const SYSCALL_PROGRAMS: &[&str] = &["connect", "bind", "listen"];
 
@@ -240,7 +250,10 @@ pub struct Monitor {
     ring: RingBuf<MapData>,
     degraded: Vec<Degraded>,
     attached: Vec<String>,
+    absent: Vec<&'static str>,
     decode_errors: u64,
+    agent_pid: u32,
+    config_flags: u32,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -307,7 +320,10 @@ impl Monitor {
             ring,
             degraded: Vec::new(),
             attached: Vec::new(),
+            absent: Vec::new(),
             decode_errors: 0,
+            agent_pid: config.agent_pid,
+            config_flags: 0,
         };
         m.write_config(config)?;
         for (name, hook, lost) in CORE_PROGRAMS {
@@ -317,6 +333,7 @@ impl Monitor {
             };
             m.record(name, lost, r);
         }
+        m.attach_dispatched();
         for sc in SYSCALL_PROGRAMS {
             let name = format!("wafio_{sc}");
             let r = m.attach_tp(&name, &format!("sys_enter_{sc}"));
@@ -390,6 +407,65 @@ impl Monitor {
         Ok(())
     }
 
+    /// Attach the dispatcher to the `sys_enter_<name>` tracepoint of every
+    /// dispatched syscall: `wafio_syscall<N>` for a syscall of N arguments
+    /// (read from the tracepoint's format), each program loaded once. A
+    /// syscall this kernel is built without (no tracepoint: e.g. init_module
+    /// without CONFIG_MODULES) is listed in [`Monitor::absent_syscalls`]; any
+    /// other failure is degraded.
+    fn attach_dispatched(&mut self) {
+        let mut loaded = [false; 7];
+        for s in COVERAGE.iter().filter(|s| s.desc.is_some()) {
+            let tp = s.hook;
+            let dir = Path::new(SYSCALL_EVENTS).join(tp);
+            if !dir.exists() {
+                log::info!(
+                    "{}: no tracepoint {tp}, not a syscall of this kernel",
+                    s.name
+                );
+                self.absent.push(s.name);
+                continue;
+            }
+            let lost = format!("{} events", s.name);
+            let format = match std::fs::read_to_string(dir.join("format")) {
+                Ok(f) => f,
+                Err(source) => {
+                    let e = MonitorError::Io {
+                        what: format!("reading {}/format", dir.display()),
+                        source,
+                    };
+                    self.record(&format!("{DISPATCH_PROGRAM}:{tp}"), &lost, Err(e));
+                    continue;
+                }
+            };
+            let n = syscall_arg_count(&format);
+            if !(1..=6).contains(&n) {
+                let e = MonitorError::Config(format!(
+                    "{}/format lists {n} syscall arguments, expected 1 to 6",
+                    dir.display()
+                ));
+                self.record(&format!("{DISPATCH_PROGRAM}:{tp}"), &lost, Err(e));
+                continue;
+            }
+            let name = format!("{DISPATCH_PROGRAM}{n}");
+            let first = !loaded[n];
+            loaded[n] = true;
+            let r = self
+                .ebpf
+                .program_mut(&name)
+                .ok_or_else(|| MonitorError::Config(format!("program {name} missing from object")))
+                .and_then(|p| {
+                    let p: &mut TracePoint = p.try_into().map_err(Self::program_err(&name))?;
+                    if first {
+                        p.load().map_err(Self::program_err(&name))?;
+                    }
+                    p.attach("syscalls", tp).map_err(Self::program_err(&name))?;
+                    Ok(())
+                });
+            self.record(&format!("{name}:{tp}"), &lost, r);
+        }
+    }
+
     fn attach_tp(&mut self, name: &str, tp: &str) -> Result<(), MonitorError> {
         let p: &mut TracePoint = self
             .ebpf
@@ -445,17 +521,21 @@ impl Monitor {
         Ok(())
     }
 
-    fn write_config(&mut self, config: &MonitorConfig) -> Result<(), MonitorError> {
+    /// Write the kernel `struct config` (agent pid, flags).
+    fn write_config_map(&mut self) -> Result<(), MonitorError> {
         let mut cfg = [0u8; 8];
-        cfg[0..4].copy_from_slice(&config.agent_pid.to_le_bytes());
-        cfg[4..8].copy_from_slice(&u32::from(config.relative_paths).to_le_bytes());
+        cfg[0..4].copy_from_slice(&self.agent_pid.to_le_bytes());
+        cfg[4..8].copy_from_slice(&self.config_flags.to_le_bytes());
         let mut a: Array<_, [u8; 8]> = Array::try_from(
             self.ebpf
                 .map_mut("CONFIG")
                 .ok_or_else(|| missing("CONFIG"))?,
         )
         .map_err(map_err("CONFIG"))?;
-        a.set(0, cfg, 0).map_err(map_err("CONFIG"))?;
+        a.set(0, cfg, 0).map_err(map_err("CONFIG"))
+    }
+
+    fn write_config(&mut self, config: &MonitorConfig) -> Result<(), MonitorError> {
         let mut sc: Array<_, [u8; 16]> = Array::try_from(
             self.ebpf
                 .map_mut("SYSCALLS")
@@ -467,23 +547,23 @@ impl Monitor {
                 sc.set(nr, d.to_bytes(), 0).map_err(map_err("SYSCALLS"))?;
             }
         }
-        let mut p: Array<_, [u8; 72]> = Array::try_from(
-            self.ebpf
-                .map_mut("PREFIXES")
-                .ok_or_else(|| missing("PREFIXES"))?,
-        )
-        .map_err(map_err("PREFIXES"))?;
-        for i in 0..MAX_PREFIXES {
-            let mut v = [0u8; 72];
-            if let Some(w) = config.watch.get(i) {
-                v[0..4].copy_from_slice(&(w.prefix.len() as u32).to_le_bytes());
-                let flags: u32 = if w.reads { 3 } else { 1 };
-                v[4..8].copy_from_slice(&flags.to_le_bytes());
-                v[8..8 + w.prefix.len()].copy_from_slice(w.prefix.as_bytes());
-            }
-            p.set(i as u32, v, 0).map_err(map_err("PREFIXES"))?;
+        let mut t: LpmTrie<_, [u8; PREFIX_LEN], u32> =
+            LpmTrie::try_from(self.ebpf.map_mut("WATCH").ok_or_else(|| missing("WATCH"))?)
+                .map_err(map_err("WATCH"))?;
+        for (prefix, flags) in watch_entries(&config.watch) {
+            let mut data = [0u8; PREFIX_LEN];
+            data[..prefix.len()].copy_from_slice(prefix.as_bytes());
+            let key = LpmKey::new(8 * prefix.len() as u32, data);
+            t.insert(&key, flags, 0).map_err(map_err("WATCH"))?;
         }
-        Ok(())
+        self.config_flags = 0;
+        if config.relative_paths {
+            self.config_flags |= CFG_RELATIVE_PATHS;
+        }
+        if config.watch.iter().any(|w| w.reads) {
+            self.config_flags |= CFG_READ_WATCH;
+        }
+        self.write_config_map()
     }
 
     /// Install a kill rule in the kernel (`KILL_EXEC` map, at most 1024 entries).
@@ -495,7 +575,14 @@ impl Monitor {
                 .ok_or_else(|| missing("KILL_EXEC"))?,
         )
         .map_err(map_err("KILL_EXEC"))?;
-        m.insert(key, rule.rule_id, 0).map_err(map_err("KILL_EXEC"))
+        m.insert(key, rule.rule_id, 0)
+            .map_err(map_err("KILL_EXEC"))?;
+        // The exec hooks skip the map (and the path read) until a rule exists.
+        if self.config_flags & CFG_KILL_RULES == 0 {
+            self.config_flags |= CFG_KILL_RULES;
+            self.write_config_map()?;
+        }
+        Ok(())
     }
 
     /// Install a deny-connect rule (effective once hooks are attached to a cgroup).
@@ -540,6 +627,13 @@ impl Monitor {
     /// Programs that could not be loaded or attached.
     pub fn degraded(&self) -> &[Degraded] {
         &self.degraded
+    }
+
+    /// Covered syscalls this kernel does not have (no `sys_enter_<name>`
+    /// tracepoint, e.g. `init_module` on a kernel built without modules):
+    /// there is nothing to observe, and nothing is attached for them.
+    pub fn absent_syscalls(&self) -> &[&'static str] {
+        &self.absent
     }
 
     /// Names of the attached programs.
@@ -626,6 +720,42 @@ impl Monitor {
     }
 }
 
+/// The number of syscall arguments a `syscalls/sys_enter_*` tracepoint
+/// records: its fields after `__syscall_nr` (tracefs `format` file).
+fn syscall_arg_count(format: &str) -> usize {
+    format
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("field:"))
+        .skip_while(|f| !f.contains("__syscall_nr"))
+        .skip(1)
+        .count()
+}
+
+/// The WATCH trie entries: each distinct prefix with the OR of the flags of
+/// every watched prefix that is a prefix of it, so that the kernel's longest
+/// match carries the flags of all the prefixes a path has.
+fn watch_entries(watch: &[WatchPrefix]) -> Vec<(&str, u32)> {
+    let flags = |w: &WatchPrefix| {
+        if w.reads {
+            PREFIX_WRITE | PREFIX_READ
+        } else {
+            PREFIX_WRITE
+        }
+    };
+    let mut out: Vec<(&str, u32)> = Vec::new();
+    for w in watch {
+        if out.iter().any(|(p, _)| *p == w.prefix) {
+            continue;
+        }
+        let f = watch
+            .iter()
+            .filter(|o| w.prefix.starts_with(o.prefix.as_str()))
+            .fold(0, |acc, o| acc | flags(o));
+        out.push((w.prefix.as_str(), f));
+    }
+    out
+}
+
 fn kill_key(rule: &KillRule) -> Result<[u8; 272], MonitorError> {
     let mut key = [0u8; 272];
     if let Some(c) = &rule.comm {
@@ -681,6 +811,44 @@ mod tests {
             path: None
         })
         .is_err());
+    }
+
+    #[test]
+    fn syscall_arg_count_reads_the_tracepoint_format() {
+        let openat = "name: sys_enter_openat\nID: 782\nformat:\n\
+            \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+            \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+            \tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\
+            \tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;\n\
+            \tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;\n\
+            \tfield:int flags;\toffset:32;\tsize:8;\tsigned:0;\n\
+            \tfield:umode_t mode;\toffset:40;\tsize:8;\tsigned:0;\n\n\
+            print fmt: \"dfd: 0x%08lx\"\n";
+        assert_eq!(syscall_arg_count(openat), 4);
+        assert_eq!(syscall_arg_count("garbage"), 0);
+    }
+
+    #[test]
+    fn watch_entries_carry_the_flags_of_their_own_prefixes() {
+        let w = vec![
+            WatchPrefix::writes("/etc/"),
+            WatchPrefix::reads("/etc/shadow"),
+            WatchPrefix::writes("/etc/"),
+            WatchPrefix::reads("/root/"),
+            WatchPrefix::writes("/root/.ssh/"),
+            WatchPrefix::writes("/usr/"),
+        ];
+        assert_eq!(
+            watch_entries(&w),
+            vec![
+                ("/etc/", PREFIX_WRITE),
+                ("/etc/shadow", PREFIX_WRITE | PREFIX_READ),
+                ("/root/", PREFIX_WRITE | PREFIX_READ),
+                // Reads under /root/ are watched, so under /root/.ssh/ too.
+                ("/root/.ssh/", PREFIX_WRITE | PREFIX_READ),
+                ("/usr/", PREFIX_WRITE),
+            ]
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub struct SyscallInfo {
     pub category: Category,
     /// The kernel hook that reports it.
     pub hook: &'static str,
-    /// How the `raw_tp/sys_enter` dispatcher decodes it (`None`: own tracepoint).
+    /// How the dispatcher program (`wafio_syscall`, attached to the
+    /// syscall's own `hook` tracepoint) decodes it (`None`: own program).
     #[serde(skip)]
     pub(crate) desc: Option<Desc>,
 }
@@ -128,7 +129,7 @@ macro_rules! sc {
             nr: $nr,
             name: $name,
             category: Category::$cat,
-            hook: "raw_tp/sys_enter",
+            hook: $hook,
             desc: $desc,
         }
     };
@@ -165,161 +166,161 @@ pub const COVERAGE: &[SyscallInfo] = &[
         Some(2),
         "open",
         File,
-        "",
+        "sys_enter_open",
         f(0, -1, -1, 1, 2, -1, -1, OPEN_FLAGS)
     ),
     sc!(
         Some(257),
         "openat",
         File,
-        "",
+        "sys_enter_openat",
         f(1, -1, 0, 2, 3, -1, -1, OPEN_FLAGS)
     ),
     sc!(
         Some(437),
         "openat2",
         File,
-        "",
+        "sys_enter_openat2",
         f(1, -1, 0, 2, -1, -1, -1, OPEN_HOW)
     ),
     sc!(
         Some(85),
         "creat",
         File,
-        "",
+        "sys_enter_creat",
         f(0, -1, -1, -1, 1, -1, -1, OPEN_CREAT)
     ),
     sc!(
         Some(76),
         "truncate",
         File,
-        "",
+        "sys_enter_truncate",
         f(0, -1, -1, -1, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(87),
         "unlink",
         File,
-        "",
+        "sys_enter_unlink",
         f(0, -1, -1, -1, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(263),
         "unlinkat",
         File,
-        "",
+        "sys_enter_unlinkat",
         f(1, -1, 0, 2, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(84),
         "rmdir",
         File,
-        "",
+        "sys_enter_rmdir",
         f(0, -1, -1, -1, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(83),
         "mkdir",
         File,
-        "",
+        "sys_enter_mkdir",
         f(0, -1, -1, -1, 1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(258),
         "mkdirat",
         File,
-        "",
+        "sys_enter_mkdirat",
         f(1, -1, 0, -1, 2, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(82),
         "rename",
         File,
-        "",
+        "sys_enter_rename",
         f(0, 1, -1, -1, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(264),
         "renameat",
         File,
-        "",
+        "sys_enter_renameat",
         f(1, 3, 0, -1, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(316),
         "renameat2",
         File,
-        "",
+        "sys_enter_renameat2",
         f(1, 3, 0, 4, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(86),
         "link",
         File,
-        "",
+        "sys_enter_link",
         f(1, 0, -1, -1, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(265),
         "linkat",
         File,
-        "",
+        "sys_enter_linkat",
         f(3, 1, 2, 4, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(88),
         "symlink",
         File,
-        "",
+        "sys_enter_symlink",
         f(1, 0, -1, -1, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(266),
         "symlinkat",
         File,
-        "",
+        "sys_enter_symlinkat",
         f(2, 0, 1, -1, -1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(90),
         "chmod",
         File,
-        "",
+        "sys_enter_chmod",
         f(0, -1, -1, -1, 1, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(268),
         "fchmodat",
         File,
-        "",
+        "sys_enter_fchmodat",
         f(1, -1, 0, -1, 2, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(452),
         "fchmodat2",
         File,
-        "",
+        "sys_enter_fchmodat2",
         f(1, -1, 0, 3, 2, -1, -1, OPEN_NONE)
     ),
     sc!(
         Some(92),
         "chown",
         File,
-        "",
+        "sys_enter_chown",
         f(0, -1, -1, -1, -1, 1, 2, OPEN_NONE)
     ),
     sc!(
         Some(94),
         "lchown",
         File,
-        "",
+        "sys_enter_lchown",
         f(0, -1, -1, -1, -1, 1, 2, OPEN_NONE)
     ),
     sc!(
         Some(260),
         "fchownat",
         File,
-        "",
+        "sys_enter_fchownat",
         f(1, -1, 0, 4, -1, 2, 3, OPEN_NONE)
     ),
     sc!(
@@ -332,33 +333,129 @@ pub const COVERAGE: &[SyscallInfo] = &[
     sc!(Some(50), "listen", Network, "sys_enter_listen"),
     sc!(Some(43), "accept", Network, "sys_exit_accept"),
     sc!(Some(288), "accept4", Network, "sys_exit_accept4"),
-    sc!(Some(105), "setuid", Privilege, "", g(-1)),
-    sc!(Some(106), "setgid", Privilege, "", g(-1)),
-    sc!(Some(113), "setreuid", Privilege, "", g(-1)),
-    sc!(Some(114), "setregid", Privilege, "", g(-1)),
-    sc!(Some(117), "setresuid", Privilege, "", g(-1)),
-    sc!(Some(119), "setresgid", Privilege, "", g(-1)),
-    sc!(Some(122), "setfsuid", Privilege, "", g(-1)),
-    sc!(Some(123), "setfsgid", Privilege, "", g(-1)),
-    sc!(Some(126), "capset", Privilege, "", g(-1)),
-    sc!(Some(101), "ptrace", Privilege, "", g(-1)),
-    sc!(Some(311), "process_vm_writev", Privilege, "", g(-1)),
-    sc!(Some(319), "memfd_create", Privilege, "", g(0)),
-    sc!(Some(175), "init_module", Privilege, "", g(2)),
-    sc!(Some(313), "finit_module", Privilege, "", g(1)),
-    sc!(Some(176), "delete_module", Privilege, "", g(0)),
-    sc!(Some(165), "mount", Privilege, "", g(1)),
-    sc!(Some(166), "umount2", Privilege, "", g(0)),
-    sc!(Some(272), "unshare", Privilege, "", g(-1)),
-    sc!(Some(308), "setns", Privilege, "", g(-1)),
-    sc!(Some(161), "chroot", Privilege, "", g(0)),
-    sc!(Some(155), "pivot_root", Privilege, "", g(0)),
-    sc!(Some(246), "kexec_load", Privilege, "", g(-1)),
-    sc!(Some(320), "kexec_file_load", Privilege, "", g(4)),
-    sc!(Some(321), "bpf", Privilege, "", g(-1)),
-    sc!(Some(298), "perf_event_open", Privilege, "", g(-1)),
-    sc!(Some(135), "personality", Privilege, "", g(-1)),
-    sc!(Some(250), "keyctl", Privilege, "", g(-1)),
+    sc!(Some(105), "setuid", Privilege, "sys_enter_setuid", g(-1)),
+    sc!(Some(106), "setgid", Privilege, "sys_enter_setgid", g(-1)),
+    sc!(
+        Some(113),
+        "setreuid",
+        Privilege,
+        "sys_enter_setreuid",
+        g(-1)
+    ),
+    sc!(
+        Some(114),
+        "setregid",
+        Privilege,
+        "sys_enter_setregid",
+        g(-1)
+    ),
+    sc!(
+        Some(117),
+        "setresuid",
+        Privilege,
+        "sys_enter_setresuid",
+        g(-1)
+    ),
+    sc!(
+        Some(119),
+        "setresgid",
+        Privilege,
+        "sys_enter_setresgid",
+        g(-1)
+    ),
+    sc!(
+        Some(122),
+        "setfsuid",
+        Privilege,
+        "sys_enter_setfsuid",
+        g(-1)
+    ),
+    sc!(
+        Some(123),
+        "setfsgid",
+        Privilege,
+        "sys_enter_setfsgid",
+        g(-1)
+    ),
+    sc!(Some(126), "capset", Privilege, "sys_enter_capset", g(-1)),
+    sc!(Some(101), "ptrace", Privilege, "sys_enter_ptrace", g(-1)),
+    sc!(
+        Some(311),
+        "process_vm_writev",
+        Privilege,
+        "sys_enter_process_vm_writev",
+        g(-1)
+    ),
+    sc!(
+        Some(319),
+        "memfd_create",
+        Privilege,
+        "sys_enter_memfd_create",
+        g(0)
+    ),
+    sc!(
+        Some(175),
+        "init_module",
+        Privilege,
+        "sys_enter_init_module",
+        g(2)
+    ),
+    sc!(
+        Some(313),
+        "finit_module",
+        Privilege,
+        "sys_enter_finit_module",
+        g(1)
+    ),
+    sc!(
+        Some(176),
+        "delete_module",
+        Privilege,
+        "sys_enter_delete_module",
+        g(0)
+    ),
+    sc!(Some(165), "mount", Privilege, "sys_enter_mount", g(1)),
+    sc!(Some(166), "umount2", Privilege, "sys_enter_umount", g(0)),
+    sc!(Some(272), "unshare", Privilege, "sys_enter_unshare", g(-1)),
+    sc!(Some(308), "setns", Privilege, "sys_enter_setns", g(-1)),
+    sc!(Some(161), "chroot", Privilege, "sys_enter_chroot", g(0)),
+    sc!(
+        Some(155),
+        "pivot_root",
+        Privilege,
+        "sys_enter_pivot_root",
+        g(0)
+    ),
+    sc!(
+        Some(246),
+        "kexec_load",
+        Privilege,
+        "sys_enter_kexec_load",
+        g(-1)
+    ),
+    sc!(
+        Some(320),
+        "kexec_file_load",
+        Privilege,
+        "sys_enter_kexec_file_load",
+        g(4)
+    ),
+    sc!(Some(321), "bpf", Privilege, "sys_enter_bpf", g(-1)),
+    sc!(
+        Some(298),
+        "perf_event_open",
+        Privilege,
+        "sys_enter_perf_event_open",
+        g(-1)
+    ),
+    sc!(
+        Some(135),
+        "personality",
+        Privilege,
+        "sys_enter_personality",
+        g(-1)
+    ),
+    sc!(Some(250), "keyctl", Privilege, "sys_enter_keyctl", g(-1)),
 ];
 
 /// The name of an x86_64 syscall number from the coverage table.
@@ -403,13 +500,16 @@ mod tests {
         let src = include_str!("../bpf/runtime.bpf.c");
         for s in COVERAGE.iter().filter(|s| s.nr.is_some()) {
             let hook = s.hook.split_whitespace().next().unwrap_or_default();
-            let sec = if hook.starts_with("raw_tp/") {
+            let sec = if s.desc.is_some() {
+                // Dispatched: the shared program, attached to sys_enter_<name>.
+                assert!(hook.starts_with("sys_enter_"), "{}: {hook}", s.name);
+                "SEC(\"tracepoint/syscalls/sys_enter_dispatch\" #N)".to_string()
+            } else if hook.starts_with("raw_tp/") {
                 format!("SEC(\"{hook}\")")
             } else {
                 format!("SEC(\"tracepoint/syscalls/{hook}\")")
             };
             assert!(src.contains(&sec), "{sec}");
-            assert_eq!(s.desc.is_some(), hook == "raw_tp/sys_enter", "{}", s.name);
         }
     }
 }

@@ -271,6 +271,58 @@ fn file_events_are_prefix_filtered_in_the_kernel() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn read_watches_report_reads_only_under_their_prefix() {
+    let _g = serial();
+    let dir = tempdir("reads");
+    let secret = dir.join("secret");
+    let plain = dir.join("plain");
+    std::fs::write(&secret, "s").unwrap();
+    std::fs::write(&plain, "p").unwrap();
+    // Writes under the directory, reads of `secret` only (the kernel's
+    // longest match must still carry the directory's write flag).
+    let config = MonitorConfig {
+        watch: vec![
+            WatchPrefix::writes(&format!("{}/", dir.display())),
+            WatchPrefix::reads(secret.to_str().unwrap()),
+        ],
+        ..Default::default()
+    };
+    let Some(mut m) = start(config) else { return };
+    let (s, p) = (secret.to_str().unwrap(), plain.to_str().unwrap());
+    let script = format!("cat {s} {p} >/dev/null; echo x >> {s}; echo y >> {p}");
+    let child = Command::new("/bin/sh")
+        .args(["-c", &script])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let mut seen = Vec::new();
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end && seen.len() < 3 {
+        for e in m.poll(Duration::from_millis(100), 4096).unwrap() {
+            if let Event::File {
+                header,
+                path,
+                flags,
+                ..
+            } = e
+            {
+                if header.pid == pid || header.ppid == pid {
+                    seen.push((path, flags & 3)); // O_ACCMODE
+                }
+            }
+        }
+    }
+    // cat's read of secret (O_RDONLY = 0), then the two appends (O_WRONLY = 1);
+    // cat's read of plain is not reported.
+    assert_eq!(
+        seen,
+        vec![(s.to_string(), 0), (s.to_string(), 1), (p.to_string(), 1)],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn cleanup_dir(p: &Path) {
     let _ = std::fs::remove_dir_all(p);
 }
