@@ -1178,6 +1178,31 @@ fn analyze_inner(b: &[u8], ctx: Context, t: &[Token]) -> Option<Verdict> {
         s.found("order-by", 0.6, q + 2);
         return s.best;
     }
+    // `x' sleep(5) '`: `'+sleep(5)+'` after form decoding turned its `+`
+    // into spaces. A time-delay call sits between the broken string and
+    // one the application closes, with nothing else around it; its
+    // arguments need not parse (`sleep(20.to_i)` probes a Ruby backend).
+    if ctx != Context::Bare
+        && s.tk(q) == Some(Tk::Func(FnClass::Time))
+        && s.tk(q + 1) == Some(Tk::LParen)
+        && s.close[q + 1] != NO_MATCH
+    {
+        let after = s.skip_group(q + 1);
+        let rest = &t[after.min(t.len())..];
+        // The `+` signs became spaces on both sides: space after the
+        // broken string, and the reopened string is the quote alone
+        // (`'sleep(8 hours)' is enough` is a quoted phrase).
+        let spaced = t
+            .get(q)
+            .and_then(|f| (f.start as usize).checked_sub(1))
+            .and_then(|p| b.get(p))
+            .is_some_and(u8::is_ascii_whitespace);
+        if let [last @ Token { tk: Tk::Str { closed: false }, .. }] = rest {
+            if spaced && last.end - last.start == 1 {
+                s.found("time-based", 0.7, after - 1);
+            }
+        }
+    }
     if !continues(s.tk(q)) && !subquery && statement.is_none() {
         return s.best;
     }
