@@ -443,8 +443,16 @@ impl<'e> Transaction<'e> {
         for sv in &link.setvars {
             let (key, value) = {
                 let src = self.source();
-                let key = String::from_utf8_lossy(&expand_template(&src, &sv.key, Some(info)))
-                    .to_ascii_lowercase();
+                // Most keys are one lower-case literal: no expansion, no copy.
+                let key: std::borrow::Cow<'e, str> = match sv.key.parts.as_slice() {
+                    [TemplatePart::Literal(l)] if !l.bytes().any(|b| b.is_ascii_uppercase()) => {
+                        std::borrow::Cow::Borrowed(l.as_str())
+                    }
+                    _ => std::borrow::Cow::Owned(
+                        String::from_utf8_lossy(&expand_template(&src, &sv.key, Some(info)))
+                            .to_ascii_lowercase(),
+                    ),
+                };
                 let value = match &sv.op {
                     SetVarOp::Set(t) | SetVarOp::Add(t) | SetVarOp::Sub(t) => {
                         expand_template(&src, t, Some(info))
@@ -453,28 +461,39 @@ impl<'e> Transaction<'e> {
                 };
                 (key, value)
             };
-            let coll = sv.collection.to_ascii_lowercase();
-            let map = if coll == "tx" {
+            // Collection names are lower-case from the IR.
+            let map = if sv.collection.eq_ignore_ascii_case("tx") {
                 &mut self.tx
             } else {
-                self.other.entry(coll.to_ascii_uppercase()).or_default()
+                self.other
+                    .entry(sv.collection.to_ascii_uppercase())
+                    .or_default()
             };
             match &sv.op {
-                SetVarOp::Set(_) => {
-                    map.insert(key, value);
-                }
+                SetVarOp::Set(_) => match map.get_mut(key.as_ref()) {
+                    Some(v) => *v = value,
+                    None => {
+                        map.insert(key.into_owned(), value);
+                    }
+                },
                 SetVarOp::Add(_) | SetVarOp::Sub(_) => {
-                    let cur = map.get(&key).map(|v| atoi(v)).unwrap_or(0);
+                    let cur = map.get(key.as_ref()).map(|v| atoi(v)).unwrap_or(0);
                     let delta = atoi(&value);
                     let n = if matches!(sv.op, SetVarOp::Add(_)) {
                         cur.saturating_add(delta)
                     } else {
                         cur.saturating_sub(delta)
                     };
-                    map.insert(key, n.to_string().into_bytes());
+                    let n = n.to_string().into_bytes();
+                    match map.get_mut(key.as_ref()) {
+                        Some(v) => *v = n,
+                        None => {
+                            map.insert(key.into_owned(), n);
+                        }
+                    }
                 }
                 SetVarOp::Delete => {
-                    map.remove(&key);
+                    map.remove(key.as_ref());
                 }
             }
         }
