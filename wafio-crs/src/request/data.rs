@@ -713,7 +713,11 @@ mod tests {
             .collect();
         assert_eq!(
             args,
-            [("json.a".into(), "x".into()), ("json.a".into(), "1".into())]
+            [
+                ("json.a.0".into(), "x".into()),
+                ("json.a.1".into(), "1".into()),
+                ("json.a".into(), "2".into())
+            ]
         );
         // Forcing the wrong processor is an error, not a panic.
         let d = d.with_body_processor(BodyProcessor::Xml, &RequestLimits::default());

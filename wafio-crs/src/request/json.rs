@@ -1,14 +1,15 @@
 //! The JSON body processor: an iterative (explicit-stack) streaming parser
 //! that flattens a body into `ARGS_POST` members named `json.a.b`.
 //!
-//! Naming: the root is `json`; an object member appends `.key`; an array
-//! element keeps the name of its array: `{"a":{"b":1},"c":[true,null]}`
-//! gives `json.a.b=1`, `json.c=true`, `json.c=` (null is empty). This is
-//! ModSecurity v2's naming, the platform the CRS regression suite runs on
-//! (its tests match rules against `ARGS_NAMES` such as
-//! `json.roles__contained_by` for an array member), and it lets one
-//! exclusion (`ARGS:json.tags`) cover every element. Coraza appends the
-//! index (`json.c.0`) and libmodsecurity v3 `json.c.array_0`. Values: strings unescaped, numbers as written,
+//! Naming: the root is `json`; an object member appends `.key`, an array
+//! element appends `.index` (0-based): `{"a":{"b":1},"c":[true,null]}` gives
+//! `json.a.b=1`, `json.c.0=true`, `json.c.1=` (null is empty, as in
+//! ModSecurity), and a non-empty array also gets a member named like the
+//! array holding its element count (`json.c=2`, after its elements). This
+//! is Coraza's naming; it keeps names unique (no parameter-pollution noise
+//! from arrays) while `ARGS_NAMES` still shows the array's own key
+//! (CRS 934210 matches `json.roles__contained_by`). libmodsecurity v3
+//! names array elements `json.c.array_0`. Values: strings unescaped, numbers as written,
 //! booleans `true`/`false`. Empty objects and arrays add nothing. Duplicate
 //! keys are all kept, in order (a map-based parser would hide all but one).
 
@@ -17,8 +18,8 @@ use super::{Arg, ArgSource, RequestLimits};
 enum Frame {
     /// An object; `len` is the path length naming it.
     Object { len: usize },
-    /// An array; `len` is the path length naming it (and its elements).
-    Array { len: usize },
+    /// An array; `len` is the path length naming it, `next` the next index.
+    Array { len: usize, next: usize },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -242,7 +243,9 @@ pub(crate) fn parse_json(
             Expect::Key | Expect::KeyOrClose => {
                 if c == b'}' && expect == Expect::KeyOrClose {
                     p.pos += 1;
-                    expect = close(&mut stack, &mut path);
+                    expect = close(&mut stack, &mut path, |name, n| {
+                        push_arg(name, n.to_string().into_bytes(), &mut *args)
+                    });
                     continue;
                 }
                 if c != b'"' {
@@ -266,7 +269,9 @@ pub(crate) fn parse_json(
                 if c == b',' {
                     expect = next;
                 } else if c == close_byte {
-                    expect = close(&mut stack, &mut path);
+                    expect = close(&mut stack, &mut path, |name, n| {
+                        push_arg(name, n.to_string().into_bytes(), &mut *args)
+                    });
                 } else {
                     p.pos -= 1;
                     return Err(p.err(&format!("expected ',' or '{}'", close_byte as char)));
@@ -275,7 +280,9 @@ pub(crate) fn parse_json(
             Expect::Value | Expect::ValueOrClose => {
                 if c == b']' && expect == Expect::ValueOrClose {
                     p.pos += 1;
-                    expect = close(&mut stack, &mut path);
+                    expect = close(&mut stack, &mut path, |name, n| {
+                        push_arg(name, n.to_string().into_bytes(), &mut *args)
+                    });
                     continue;
                 }
                 // Name this value.
@@ -284,7 +291,12 @@ pub(crate) fn parse_json(
                         path.clear();
                         path.extend_from_slice(b"json");
                     }
-                    Some(Frame::Array { len }) => path.truncate(*len),
+                    Some(Frame::Array { len, next }) => {
+                        path.truncate(*len);
+                        path.push(b'.');
+                        push_decimal(&mut path, *next);
+                        *next += 1;
+                    }
                     // The key is already on the path.
                     Some(Frame::Object { .. }) => {}
                 }
@@ -302,7 +314,7 @@ pub(crate) fn parse_json(
                             stack.push(Frame::Object { len });
                             expect = Expect::KeyOrClose;
                         } else {
-                            stack.push(Frame::Array { len });
+                            stack.push(Frame::Array { len, next: 0 });
                             expect = Expect::ValueOrClose;
                         }
                         continue;
@@ -348,10 +360,34 @@ pub(crate) fn parse_json(
     Ok(())
 }
 
-/// Pops the innermost container and says what comes next.
-fn close(stack: &mut Vec<Frame>, path: &mut Vec<u8>) -> Expect {
-    if let Some(Frame::Object { len } | Frame::Array { len, .. }) = stack.pop() {
-        path.truncate(len);
+/// Appends the decimal digits of `n` without allocating.
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Pops the innermost container and says what comes next. A non-empty
+/// array also gets a member of its own, named like the array, holding its
+/// element count (`array(name, count)`).
+fn close(stack: &mut Vec<Frame>, path: &mut Vec<u8>, array: impl FnOnce(&[u8], usize)) -> Expect {
+    match stack.pop() {
+        Some(Frame::Object { len }) => path.truncate(len),
+        Some(Frame::Array { len, next }) => {
+            path.truncate(len);
+            if next > 0 {
+                array(path, next);
+            }
+        }
+        None => {}
     }
     if stack.is_empty() {
         Expect::End
@@ -396,9 +432,10 @@ mod tests {
             flat(r#"{"a":{"b":1},"c":[true,null,{"d":"x"}],"e":-1.5e3}"#).unwrap(),
             pairs(&[
                 ("json.a.b", "1"),
-                ("json.c", "true"),
-                ("json.c", ""),
-                ("json.c.d", "x"),
+                ("json.c.0", "true"),
+                ("json.c.1", ""),
+                ("json.c.2.d", "x"),
+                ("json.c", "3"),
                 ("json.e", "-1.5e3"),
             ])
         );
@@ -409,9 +446,23 @@ mod tests {
         assert_eq!(flat(r#""abc""#).unwrap(), pairs(&[("json", "abc")]));
         assert_eq!(
             flat("[1,[2]]").unwrap(),
-            pairs(&[("json", "1"), ("json", "2")])
+            pairs(&[
+                ("json.0", "1"),
+                ("json.1.0", "2"),
+                ("json.1", "1"),
+                ("json", "2")
+            ])
         );
         assert_eq!(flat("{}").unwrap(), pairs(&[]));
+    }
+
+    #[test]
+    fn decimal_indices() {
+        for n in [0usize, 7, 10, 12345, usize::MAX] {
+            let mut v = Vec::new();
+            push_decimal(&mut v, n);
+            assert_eq!(v, n.to_string().into_bytes());
+        }
     }
 
     #[test]
@@ -499,6 +550,7 @@ mod tests {
         let err = parse_json(b"[1,2,3,4]", &limits, &mut args, &mut dropped).unwrap_err();
         assert!(err.contains("max_args"), "{err}");
         assert_eq!(args.len(), 2);
-        assert_eq!(dropped, 2);
+        // Two elements and the array's count member.
+        assert_eq!(dropped, 3);
     }
 }

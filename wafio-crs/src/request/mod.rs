@@ -40,8 +40,8 @@
 //!   decoded path.
 //! - Cookies: ModSecurity v3's splitting, values not decoded
 //!   ([`parse_cookies`]).
-//! - JSON leaves are named `json.a.b`; array elements keep their array's
-//!   name, `json.arr` (ModSecurity v2's naming, see [`json`]).
+//! - JSON leaves are named `json.a.b`, array elements `json.arr.0` (Coraza's
+//!   naming; libmodsecurity says `json.arr.array_0`).
 //! - XML: `XML:/*` values are element texts, `XML://@*` attribute values;
 //!   [`RequestData::xml_text`] gives ModSecurity's single `XML:/*` string.
 //!   XML values go to `ARGS_POST` only with [`RequestLimits::xml_args`].
