@@ -1197,7 +1197,11 @@ fn analyze_inner(b: &[u8], ctx: Context, t: &[Token]) -> Option<Verdict> {
             .and_then(|f| (f.start as usize).checked_sub(1))
             .and_then(|p| b.get(p))
             .is_some_and(u8::is_ascii_whitespace);
-        if let [last @ Token { tk: Tk::Str { closed: false }, .. }] = rest {
+        if let [last @ Token {
+            tk: Tk::Str { closed: false },
+            ..
+        }] = rest
+        {
             if spaced && last.end - last.start == 1 {
                 s.found("time-based", 0.7, after - 1);
             }
