@@ -241,8 +241,15 @@ pub(crate) fn rx_needles(translated: &str) -> Option<Set> {
     hir_needles(&hir)
 }
 
-/// Needles for phrase operators: the phrases themselves.
+/// Needles for phrase operators: the phrases themselves. A long phrase
+/// list (`@pmFromFile` data files hold hundreds) is left out: the
+/// operator's own automaton is as cheap per value as the shared scan, and
+/// adding thousands of phrases to the shared automaton would slow every
+/// engine build.
 pub(crate) fn phrase_needles<S: AsRef<[u8]>>(phrases: &[S]) -> Option<Set> {
+    if phrases.len() > MAX_SET {
+        return None;
+    }
     let s: Set = phrases.iter().map(|p| p.as_ref().to_vec()).collect();
     let s = normalise(s);
     (!s.is_empty() && s.iter().all(|v| v.len() >= MIN_NEEDLE)).then_some(s)
