@@ -119,13 +119,7 @@ impl ValueCache {
         if !chain.may_change(&self.present[s]) {
             return &self.raw_bits[s * w..(s + 1) * w];
         }
-        let t = self
-            .transformed
-            .entry((slot, chain_id))
-            .or_insert_with(|| Transformed {
-                value: run_chain(&chain.transforms, value),
-                bits: None,
-            });
+        let t = self.transformed(slot, value, chain_id, chain);
         t.bits.get_or_insert_with(|| {
             let mut b = vec![0u64; w];
             pf.scan(&t.value, &mut b);
@@ -197,13 +191,22 @@ impl ValueCache {
         if !chain.case && !chain.may_change(&self.present[s]) {
             return View::Raw(value);
         }
-        let t = self
-            .transformed
+        View::Cached(&self.transformed(slot, value, chain_id, chain).value)
+    }
+
+    /// The value of `slot` after chain `chain_id`, transformed on first use.
+    fn transformed(
+        &mut self,
+        slot: u32,
+        value: &[u8],
+        chain_id: u32,
+        chain: &Chain,
+    ) -> &mut Transformed {
+        self.transformed
             .entry((slot, chain_id))
             .or_insert_with(|| Transformed {
                 value: run_chain(&chain.transforms, value),
                 bits: None,
-            });
-        View::Cached(&t.value)
+            })
     }
 }

@@ -561,14 +561,7 @@ impl LazyRegex {
         if translated.len() > EAGER_REGEX_LEN {
             let _ = cell.set(Some(compile_regex(pattern, limits)?));
         }
-        let hir = regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .dot_matches_new_line(true)
-            .multi_line(true)
-            .build()
-            .parse(&translated)
-            .map_err(|e| regex_error(&e.to_string()))?;
+        let hir = parse_rx(&translated)?;
         let needles = prefilter::hir_needles(&hir);
         Ok((
             LazyRegex {
@@ -586,6 +579,20 @@ impl LazyRegex {
             .get_or_init(|| build_regex(&self.translated, self.size, self.dfa).ok())
             .as_ref()
     }
+}
+
+/// Parses a translated `@rx` pattern with the flags it compiles with (see
+/// [`build_regex`]): bytes, not Unicode; `.` matches newlines; `^`/`$` at
+/// line ends.
+pub(crate) fn parse_rx(translated: &str) -> Result<regex_syntax::hir::Hir, OperatorError> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+        .build()
+        .parse(translated)
+        .map_err(|e| regex_error(&e.to_string()))
 }
 
 fn build_regex(

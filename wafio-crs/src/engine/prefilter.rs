@@ -230,15 +230,7 @@ pub(crate) fn hir_needles(hir: &Hir) -> Option<Set> {
 /// parsed with the flags `@rx` compiles with.
 #[cfg(test)]
 pub(crate) fn rx_needles(translated: &str) -> Option<Set> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .dot_matches_new_line(true)
-        .multi_line(true)
-        .build()
-        .parse(translated)
-        .ok()?;
-    hir_needles(&hir)
+    hir_needles(&crate::engine::operator::parse_rx(translated).ok()?)
 }
 
 /// Needles for phrase operators: the phrases themselves. A long phrase

@@ -178,6 +178,12 @@ impl<'a> VarSource<'a> {
         let plain = matches!(t.select, Select::All)
             && t.exclusions.is_empty()
             && extra_exclusions.is_empty();
+        let excluded = |key: &[u8]| {
+            t.exclusions
+                .iter()
+                .chain(extra_exclusions.iter().copied())
+                .any(|e| e.selects(key))
+        };
         let mut n = 0usize;
         // A keyed member of a hash collection is one lookup, not a walk
         // (CRS reads single `TX` variables in almost every rule).
@@ -190,19 +196,11 @@ impl<'a> VarSource<'a> {
                 _ => None,
             };
             if let Some(map) = map {
-                let hit = map.get_key_value(k.as_str()).filter(|(key, _)| {
-                    let key = key.as_bytes();
-                    !t.exclusions.iter().any(|e| e.selects(key))
-                        && !extra_exclusions.iter().any(|e| e.selects(key))
-                });
+                let hit = map
+                    .get_key_value(k.as_str())
+                    .filter(|(key, _)| !excluded(key.as_bytes()));
                 if t.count {
-                    f(VarValue {
-                        name: Cow::Borrowed(t.collection),
-                        keyed: false,
-                        key: Cow::Borrowed(b""),
-                        value: Cow::Borrowed(if hit.is_some() { b"1" } else { b"0" }),
-                        slot: NO_SLOT,
-                    });
+                    f(owned_num(t.collection, usize::from(hit.is_some())));
                 } else if let Some((key, v)) = hit {
                     f(keyed(t.collection, key.as_bytes(), v));
                 }
@@ -210,14 +208,8 @@ impl<'a> VarSource<'a> {
             }
         }
         self.members(t.collection, &mut |v: VarValue<'a>| {
-            if !plain {
-                let key = &v.key;
-                if !t.select.selects(key)
-                    || t.exclusions.iter().any(|e| e.selects(key))
-                    || extra_exclusions.iter().any(|e| e.selects(key))
-                {
-                    return;
-                }
+            if !plain && (!t.select.selects(&v.key) || excluded(&v.key)) {
+                return;
             }
             if t.count {
                 n += 1;
@@ -226,13 +218,7 @@ impl<'a> VarSource<'a> {
             }
         });
         if t.count {
-            f(VarValue {
-                name: Cow::Borrowed(t.collection),
-                keyed: false,
-                key: Cow::Borrowed(b""),
-                value: Cow::Owned(n.to_string().into_bytes()),
-                slot: NO_SLOT,
-            });
+            f(owned_num(t.collection, n));
         }
     }
 
