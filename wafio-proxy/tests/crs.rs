@@ -1,15 +1,13 @@
 //! The WAF with the OWASP CRS (read from ../shared/crs): CRS matches fold
 //! into the decision, routes disable rules, paranoia levels apply.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use wafio_crs::request::HttpRequest;
 use wafio_proxy::{Crs, Decision, Route, Waf};
 
-fn crs_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/crs")
-}
+mod common;
+use common::crs_dir;
 
 fn req(waf: &Waf, raw: &str) -> HttpRequest {
     HttpRequest::parse(raw.as_bytes(), waf.request_limits()).unwrap()

@@ -14,10 +14,12 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use wafio_proxy::{OffenderSink, Proxy, ProxyConfig, ProxyHandle, RateSpec, RouteConfig};
+use wafio_proxy::{OffenderSink, ProxyConfig, ProxyHandle, RateSpec, RouteConfig};
+
+mod common;
+use common::{client, crs_dir, get_with as get, send, start_proxy, TestClient};
 
 const SQL_ERROR: &str = "<html><body><h1>Database error</h1><p>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near ''' at line 1</p></body></html>";
 
@@ -138,58 +140,13 @@ impl Drop for Setup {
 
 async fn start(edit: impl FnOnce(&mut ProxyConfig)) -> Setup {
     let (up, hits) = upstream().await;
-    let mut config = ProxyConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        upstream: format!("http://{up}"),
-        audit_log: std::env::temp_dir()
-            .join(format!(
-                "wafio-protection-audit-{}-{}.jsonl",
-                std::process::id(),
-                up.port()
-            ))
-            .display()
-            .to_string(),
-        ..ProxyConfig::default()
-    };
-    edit(&mut config);
-    let proxy = Proxy::bind(config.clone()).await.unwrap();
-    let addr = proxy.local_addr().unwrap();
-    let handle = proxy.handle();
-    tokio::spawn(proxy.serve());
+    let p = start_proxy(up, "protection", edit).await;
     Setup {
-        addr,
+        addr: p.addr,
         hits,
-        handle,
-        config,
+        handle: p.handle,
+        config: p.config,
     }
-}
-
-fn crs_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/crs")
-}
-
-type TestClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
-
-fn client() -> TestClient {
-    Client::builder(TokioExecutor::new()).build_http()
-}
-
-async fn send(c: &TestClient, req: Request<Full<Bytes>>) -> (StatusCode, http::HeaderMap, Bytes) {
-    let resp = tokio::time::timeout(Duration::from_secs(20), c.request(req))
-        .await
-        .expect("response in time")
-        .expect("response");
-    let (parts, body) = resp.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    (parts.status, parts.headers, body)
-}
-
-fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
-    let mut b = Request::get(format!("http://{addr}{path}"));
-    for (n, v) in headers {
-        b = b.header(*n, *v);
-    }
-    b.body(Full::new(Bytes::new())).unwrap()
 }
 
 async fn metrics(c: &TestClient, addr: SocketAddr) -> String {

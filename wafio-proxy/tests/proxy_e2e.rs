@@ -15,7 +15,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use wafio_proxy::{OverLimit, Proxy, ProxyConfig, ProxyHandle};
+use wafio_proxy::{OverLimit, ProxyConfig, ProxyHandle};
+
+mod common;
+use common::{client, get, send, start_proxy, TestClient};
 
 /// What the upstream received.
 #[derive(Clone, Debug)]
@@ -96,60 +99,20 @@ struct Setup {
 
 async fn start(edit: impl FnOnce(&mut ProxyConfig)) -> Setup {
     let (up, log) = upstream().await;
-    let mut config = ProxyConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        upstream: format!("http://{up}"),
-        audit_log: std::env::temp_dir()
-            .join(format!(
-                "wafio-e2e-audit-{}-{}.jsonl",
-                std::process::id(),
-                up.port()
-            ))
-            .display()
-            .to_string(),
-        ..ProxyConfig::default()
-    };
-    edit(&mut config);
-    let proxy = Proxy::bind(config.clone()).await.unwrap();
-    let addr = proxy.local_addr().unwrap();
-    let admin = proxy.admin_addr();
-    let handle = proxy.handle();
-    tokio::spawn(proxy.serve());
+    let p = start_proxy(up, "e2e", edit).await;
     Setup {
-        addr,
-        admin,
+        addr: p.addr,
+        admin: p.admin,
         log,
-        handle,
-        config,
+        handle: p.handle,
+        config: p.config,
     }
-}
-
-type TestClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
-
-fn client() -> TestClient {
-    Client::builder(TokioExecutor::new()).build_http()
 }
 
 fn h2_client() -> TestClient {
     Client::builder(TokioExecutor::new())
         .http2_only(true)
         .build_http()
-}
-
-async fn send(c: &TestClient, req: Request<Full<Bytes>>) -> (StatusCode, http::HeaderMap, Bytes) {
-    let resp = tokio::time::timeout(Duration::from_secs(20), c.request(req))
-        .await
-        .expect("response in time")
-        .expect("response");
-    let (parts, body) = resp.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    (parts.status, parts.headers, body)
-}
-
-fn get(addr: SocketAddr, path: &str) -> Request<Full<Bytes>> {
-    Request::get(format!("http://{addr}{path}"))
-        .body(Full::new(Bytes::new()))
-        .unwrap()
 }
 
 /// Raw bytes in, raw response out (until EOF or 5 s).
