@@ -40,6 +40,23 @@ fn start(config: MonitorConfig) -> Option<Monitor> {
     None
 }
 
+/// Runs `/bin/sh -c script` to the end: its pid and exit status.
+fn sh(script: &str) -> (u32, std::process::ExitStatus) {
+    let child = Command::new("/bin/sh")
+        .args(["-c", script])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (pid, child.wait_with_output().unwrap().status)
+}
+
+/// [`sh`] for a script that must succeed: its pid.
+fn sh_ok(script: &str) -> u32 {
+    let (pid, st) = sh(script);
+    assert!(st.success(), "{script}: {st}");
+    pid
+}
+
 fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
@@ -168,12 +185,7 @@ fn fork_and_exit_code_of_a_shell() {
         return;
     };
     let mut seen = Seen::default();
-    let child = Command::new("/bin/sh")
-        .args(["-c", "/bin/true & wait; exit 7"])
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let st = child.wait_with_output().unwrap().status;
+    let (pid, st) = sh("/bin/true & wait; exit 7");
     assert_eq!(st.code(), Some(7));
     let fork = seen
         .find(
@@ -222,12 +234,7 @@ fn file_events_are_prefix_filtered_in_the_kernel() {
         w = watched,
         d = dir.display()
     );
-    let child = Command::new("/bin/sh")
-        .args(["-c", &script])
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    assert!(child.wait_with_output().unwrap().status.success());
+    let pid = sh_ok(&script);
     let mut seen = Vec::new();
     let end = Instant::now() + Duration::from_secs(3);
     while Instant::now() < end && seen.len() < 4 {
@@ -291,12 +298,7 @@ fn read_watches_report_reads_only_under_their_prefix() {
     let Some(mut m) = start(config) else { return };
     let (s, p) = (secret.to_str().unwrap(), plain.to_str().unwrap());
     let script = format!("cat {s} {p} >/dev/null; echo x >> {s}; echo y >> {p}");
-    let child = Command::new("/bin/sh")
-        .args(["-c", &script])
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    assert!(child.wait_with_output().unwrap().status.success());
+    let pid = sh_ok(&script);
     let mut seen = Vec::new();
     let end = Instant::now() + Duration::from_secs(3);
     while Instant::now() < end && seen.len() < 3 {
@@ -519,13 +521,8 @@ fn lost_events_are_counted_under_a_burst() {
     let Some(mut m) = start(config) else { return };
     const N: u64 = 3000;
     let script = format!("i=0; while [ $i -lt {N} ]; do : > {watched}f; i=$((i+1)); done");
-    let child = Command::new("/bin/sh")
-        .args(["-c", &script])
-        .spawn()
-        .unwrap();
-    let pid = child.id();
     // Do not read while the burst runs: the 4 KiB ring holds a handful.
-    assert!(child.wait_with_output().unwrap().status.success());
+    let pid = sh_ok(&script);
     let mut got = 0u64;
     loop {
         let evs = m.poll(Duration::from_millis(200), 4096).unwrap();
