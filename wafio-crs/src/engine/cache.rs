@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::engine::prefilter::{byte_set, ByteSet, Chain, Prefilter};
+use crate::engine::prefilter::{byte_set, intersects, ByteSet, Chain, Prefilter};
 use crate::engine::transform::Transform;
 
 /// What is known of one transformed value.
@@ -13,6 +13,37 @@ struct Transformed {
     value: Vec<u8>,
     /// Prefilter bits of `value`, once scanned.
     bits: Option<Vec<u64>>,
+    /// The bytes present in `value`, once seen.
+    present: Option<ByteSet>,
+}
+
+/// What a link can be ruled out by, without running its operator: its bit
+/// in the literal prefilter and the bytes of which a match needs one.
+#[derive(Clone, Copy)]
+pub(crate) struct Filter<'a> {
+    pub(crate) bit: Option<u32>,
+    pub(crate) bytes: Option<&'a ByteSet>,
+}
+
+impl Filter<'_> {
+    pub(crate) fn is_some(&self) -> bool {
+        self.bit.is_some() || self.bytes.is_some()
+    }
+
+    fn admits(&self, bits: Option<&[u64]>, present: &ByteSet) -> bool {
+        self.bytes.is_none_or(|b| intersects(b, present))
+            && match (self.bit, bits) {
+                (Some(bit), Some(bits)) => bits[(bit / 64) as usize] & (1u64 << (bit % 64)) != 0,
+                _ => true,
+            }
+    }
+}
+
+/// The union of what is known of every value of a collection after a chain.
+#[derive(Clone, Debug)]
+struct Union {
+    bits: Option<Vec<u64>>,
+    present: ByteSet,
 }
 
 /// Values by slot (see [`crate::engine::vars::VarValue::slot`]). Slots are
@@ -30,8 +61,8 @@ pub(crate) struct ValueCache {
     /// By (slot, chain): values a chain changes, or needs lower-cased.
     transformed: HashMap<(u32, u32), Transformed>,
     /// By `chain * UNIONS + collection`: the union of the prefilter bits
-    /// of every value of the collection, once complete.
-    unions: Vec<Option<Vec<u64>>>,
+    /// and present bytes of every value of the collection, once complete.
+    unions: Vec<Option<Union>>,
 }
 
 /// Collections with unions (see [`ValueCache::union_has`]); their index
@@ -127,22 +158,71 @@ impl ValueCache {
         })
     }
 
-    /// Whether the link with prefilter `bit` may match the value of `slot`
-    /// after chain `chain_id`.
-    pub(crate) fn may_match(
+    /// The bytes present in the value of `slot` after chain `chain_id`,
+    /// up to ASCII case (the byte sets of [`Filter`] hold both cases).
+    fn present(
         &mut self,
         slot: u32,
         value: &[u8],
         chain_id: u32,
         chain: &Chain,
-        pf: &Prefilter,
-        bit: u32,
-    ) -> bool {
-        let bits = self.bits(slot, value, chain_id, chain, pf);
-        bits[(bit / 64) as usize] & (1u64 << (bit % 64)) != 0
+        pf: Option<&Prefilter>,
+    ) -> ByteSet {
+        let s = self.ensure(slot, value, pf);
+        if !chain.may_change(&self.present[s]) {
+            return self.present[s];
+        }
+        let t = self.transformed(slot, value, chain_id, chain);
+        *t.present.get_or_insert_with(|| byte_set(&t.value))
     }
 
-    /// Builds the union of the prefilter bits of a whole collection
+    /// Whether a link with this filter may match the value of `slot` after
+    /// chain `chain_id`.
+    pub(crate) fn admits(
+        &mut self,
+        slot: u32,
+        value: &[u8],
+        chain_id: u32,
+        chain: &Chain,
+        pf: Option<&Prefilter>,
+        filter: Filter<'_>,
+    ) -> bool {
+        if filter.bytes.is_some() {
+            let present = self.present(slot, value, chain_id, chain, pf);
+            if !filter.admits(None, &present) {
+                return false;
+            }
+        }
+        match (filter.bit, pf) {
+            (Some(bit), Some(pf)) => {
+                let bits = self.bits(slot, value, chain_id, chain, pf);
+                bits[(bit / 64) as usize] & (1u64 << (bit % 64)) != 0
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether a link with this filter may match the raw value of `slot`
+    /// (for `multiMatch` links, when their chain leaves the value as it
+    /// is): `None` when the chain may change the value.
+    pub(crate) fn admits_unchanged(
+        &mut self,
+        slot: u32,
+        value: &[u8],
+        chain: &Chain,
+        pf: Option<&Prefilter>,
+        filter: Filter<'_>,
+    ) -> Option<bool> {
+        let s = self.ensure(slot, value, pf);
+        if chain.may_change(&self.present[s]) {
+            return None;
+        }
+        let w = self.words;
+        let bits = pf.map(|_| &self.raw_bits[s * w..(s + 1) * w]);
+        Some(filter.admits(bits, &self.present[s]))
+    }
+
+    /// Builds the union of what is known of a whole collection
     /// (`collection` indexes [`UNION_COLLECTIONS`]) after a chain, from
     /// every `(slot, value)` of it.
     pub(crate) fn build_union<'v>(
@@ -151,15 +231,24 @@ impl ValueCache {
         values: impl IntoIterator<Item = (u32, &'v [u8])>,
         chain_id: u32,
         chain: &Chain,
-        pf: &Prefilter,
+        pf: Option<&Prefilter>,
     ) {
-        let mut union = vec![0u64; pf.words()];
+        let mut union = Union {
+            bits: pf.map(|pf| vec![0u64; pf.words()]),
+            present: [0; 4],
+        };
         for (slot, value) in values {
-            for (u, b) in union
-                .iter_mut()
-                .zip(self.bits(slot, value, chain_id, chain, pf))
-            {
-                *u |= b;
+            let present = self.present(slot, value, chain_id, chain, pf);
+            for (u, p) in union.present.iter_mut().zip(present) {
+                *u |= p;
+            }
+            if let (Some(u), Some(pf)) = (union.bits.as_mut(), pf) {
+                for (u, b) in u
+                    .iter_mut()
+                    .zip(self.bits(slot, value, chain_id, chain, pf))
+                {
+                    *u |= b;
+                }
             }
         }
         let key = chain_id as usize * UNION_COLLECTIONS.len() + collection;
@@ -170,12 +259,17 @@ impl ValueCache {
     }
 
     /// Whether any value of a whole collection (`collection` indexes
-    /// [`UNION_COLLECTIONS`]) may match the link with prefilter `bit` after
+    /// [`UNION_COLLECTIONS`]) may match a link with this filter after
     /// chain `chain_id`: `None` until [`ValueCache::build_union`] ran.
-    pub(crate) fn union_has(&self, collection: usize, chain_id: u32, bit: u32) -> Option<bool> {
+    pub(crate) fn union_admits(
+        &self,
+        collection: usize,
+        chain_id: u32,
+        filter: Filter<'_>,
+    ) -> Option<bool> {
         let key = chain_id as usize * UNION_COLLECTIONS.len() + collection;
         let u = self.unions.get(key)?.as_ref()?;
-        Some(u[(bit / 64) as usize] & (1u64 << (bit % 64)) != 0)
+        Some(filter.admits(u.bits.as_deref(), &u.present))
     }
 
     /// The value of `slot` after chain `chain_id`.
@@ -207,6 +301,7 @@ impl ValueCache {
             .or_insert_with(|| Transformed {
                 value: run_chain(&chain.transforms, value),
                 bits: None,
+                present: None,
             })
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::ast::ir::{
     self, Ctl, CtlSelector, Disruptive, Item, Meta, Rule, SetVar, TargetSelector,
@@ -65,6 +66,10 @@ pub struct CRule {
     pub log: bool,
     /// Logging metadata.
     pub meta: Meta,
+    /// The tags of `meta`, shared with every [`crate::engine::MatchedRule`].
+    pub tags: Arc<[String]>,
+    /// The tags as ids of the engine's tag table (for `ctl:ruleRemove*ByTag`).
+    pub tag_ids: Box<[u32]>,
     /// Next link of the chain.
     pub chain: Option<Box<CRule>>,
     /// File of the rule.
@@ -181,6 +186,8 @@ fn compile_rule(
         multi_match: rule.multi_match,
         log: rule.log.unwrap_or(true),
         meta: rule.meta.clone(),
+        tags: rule.meta.tags.clone().into(),
+        tag_ids: Box::default(),
         chain,
         file,
         line: rule.span.line,
@@ -216,9 +223,26 @@ pub fn compile(
     }
 }
 
+/// What [`index`] builds: interned chains, the prefilter and the tag table.
+pub(crate) struct Index {
+    pub(crate) chains: Vec<Chain>,
+    pub(crate) prefilter: Option<Prefilter>,
+    /// Lower-cased tag → id.
+    pub(crate) tags: HashMap<String, u32>,
+}
+
 /// Interns the transformation chains of every link and gives each link
-/// with needles (and no `multiMatch`) its prefilter bit.
-pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> (Vec<Chain>, Option<Prefilter>) {
+/// with needles its prefilter bit; numbers the tags.
+pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> Index {
+    let mut tags: HashMap<String, u32> = HashMap::new();
+    for item in phases.iter_mut().flatten() {
+        let PlanItem::Rule(rule) = item else { continue };
+        let next = |tags: &mut HashMap<String, u32>, t: &String| {
+            let n = tags.len() as u32;
+            *tags.entry(t.to_ascii_lowercase()).or_insert(n)
+        };
+        rule.tag_ids = rule.tags.iter().map(|t| next(&mut tags, t)).collect();
+    }
     let mut chains = vec![Chain::new(Vec::new())];
     let mut ids: HashMap<Vec<Transform>, u32> = HashMap::from([(Vec::new(), 0)]);
     let mut sets: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -230,7 +254,7 @@ pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> (Vec<Chain>, Option<Pref
                 chains.push(Chain::new(l.transforms.clone()));
                 (chains.len() - 1) as u32
             });
-            if let (false, Some(n)) = (l.multi_match, l.operator.needles()) {
+            if let Some(n) = l.operator.needles() {
                 l.prefilter = Some(sets.len() as u32);
                 sets.push(n.to_vec());
             }
@@ -252,18 +276,44 @@ pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> (Vec<Chain>, Option<Pref
             }
         }
     }
-    (chains, prefilter)
+    Index {
+        chains,
+        prefilter,
+        tags,
+    }
 }
 
-/// Whether a ctl/removal selector picks a rule.
-pub(crate) fn selects_rule(sel: &CtlSelector, rule: &CRule) -> bool {
-    match sel {
-        CtlSelector::Ids(ranges) => ranges.iter().any(|r| r.contains(rule.id)),
-        CtlSelector::Tag(tag) => rule.meta.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)),
-        CtlSelector::Msg(msg) => rule.meta.msg.as_ref().is_some_and(|m| {
-            m.parts
-                .iter()
-                .any(|p| matches!(p, ir::TemplatePart::Literal(l) if l == msg))
-        }),
+/// A `ctl:ruleRemove*` selector resolved against the engine: tags as ids.
+#[derive(Clone, Debug)]
+pub(crate) enum RuleSel {
+    /// Ids and ranges.
+    Ids(Vec<crate::ast::IdRange>),
+    /// A tag id; `None` for a tag no rule has.
+    Tag(Option<u32>),
+    /// A literal part of `msg`.
+    Msg(String),
+}
+
+impl RuleSel {
+    /// Resolves a selector with the engine's tag table.
+    pub(crate) fn new(sel: &CtlSelector, tags: &HashMap<String, u32>) -> RuleSel {
+        match sel {
+            CtlSelector::Ids(r) => RuleSel::Ids(r.clone()),
+            CtlSelector::Tag(t) => RuleSel::Tag(tags.get(&t.to_ascii_lowercase()).copied()),
+            CtlSelector::Msg(m) => RuleSel::Msg(m.clone()),
+        }
+    }
+
+    /// Whether the selector picks a rule (a chain head).
+    pub(crate) fn selects(&self, rule: &CRule) -> bool {
+        match self {
+            RuleSel::Ids(ranges) => ranges.iter().any(|r| r.contains(rule.id)),
+            RuleSel::Tag(id) => id.is_some_and(|id| rule.tag_ids.contains(&id)),
+            RuleSel::Msg(msg) => rule.meta.msg.as_ref().is_some_and(|m| {
+                m.parts
+                    .iter()
+                    .any(|p| matches!(p, ir::TemplatePart::Literal(l) if l == msg))
+            }),
+        }
     }
 }

@@ -188,11 +188,12 @@ impl EngineBuilder {
         let set = ast::ir::lower(&config, &lower)?;
         let mut phases =
             compile::compile(&set, &config, &self.op_limits).map_err(EngineError::Compile)?;
-        let (chains, prefilter) = compile::index(&mut phases);
+        let index = compile::index(&mut phases);
         let mut engine = Engine {
             phases,
-            chains,
-            prefilter,
+            chains: index.chains,
+            prefilter: index.prefilter,
+            tags: index.tags,
             mode: RuleEngineMode::On,
             request_body_access: true,
             response_body_access: false,
@@ -229,6 +230,8 @@ pub struct Engine {
     phases: [Vec<PlanItem>; 6],
     chains: Vec<prefilter::Chain>,
     prefilter: Option<prefilter::Prefilter>,
+    /// Lower-cased rule tags → ids (see [`CRule::tag_ids`]).
+    tags: std::collections::HashMap<String, u32>,
     mode: RuleEngineMode,
     request_body_access: bool,
     response_body_access: bool,
@@ -443,6 +446,10 @@ impl Engine {
 
     pub(crate) fn prefilter(&self) -> Option<&prefilter::Prefilter> {
         self.prefilter.as_ref()
+    }
+
+    pub(crate) fn tags(&self) -> &std::collections::HashMap<String, u32> {
+        &self.tags
     }
 
     pub(crate) fn request_body_access(&self) -> bool {

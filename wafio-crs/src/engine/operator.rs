@@ -1,15 +1,16 @@
 //! SecLang operators (`@rx`, `@pm`, …), compiled once and evaluated per value.
 //!
-//! Operator arguments may hold macros (`@within %{tx.allowed_methods}`);
-//! those are expanded per transaction through the `expand` callback of
-//! [`Operator::eval`], and regex/phrase operators with macros are refused
-//! at compile time (they would need a compile per request).
+//! Operator arguments may hold macros (`@within %{tx.allowed_methods}`):
+//! they are parsed once at compile time and expanded at most once per rule
+//! evaluation through an [`OpArg`]; regex/phrase operators with macros are
+//! refused at compile time (they would need a compile per request).
 //!
 //! Regexes follow ModSecurity on bytes: Unicode off, `(?s)` and `(?m)` on,
 //! `\x{HH}` meaning the raw byte `HH`. Patterns the `regex` crate cannot
 //! compile (lookaround, backreferences: PCRE-only syntax) are errors that
 //! name the reason, never silently skipped.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use aho_corasick::AhoCorasick;
 
 use crate::engine::prefilter;
+use crate::ir::Template;
 use wafio_detect::{DetectorKind, DetectorSet};
 
 /// Limits on compiling operators.
@@ -202,11 +204,14 @@ pub struct Operator {
     negated: bool,
     /// The argument as written (macros unexpanded).
     arg: String,
-    has_macro: bool,
+    /// The argument's macros, parsed, when it has any.
+    template: Option<Template>,
     data: Data,
     /// Literals of which every positive match contains one (see
     /// [`crate::engine::prefilter`]).
     needles: Option<Vec<Vec<u8>>>,
+    /// Bytes of which every positive match contains one.
+    required: Option<prefilter::ByteSet>,
 }
 
 #[derive(Clone, Debug)]
@@ -227,6 +232,27 @@ pub struct Matched {
     pub data: Vec<u8>,
     /// Capture groups 0–9 of `@rx` (only when asked for).
     pub captures: Vec<Vec<u8>>,
+}
+
+/// The argument of an operator for one evaluation: macros are expanded on
+/// first use and the result is kept for every value the rule inspects.
+pub struct OpArg<'a> {
+    expand: &'a dyn Fn(&Template) -> Vec<u8>,
+    value: OnceCell<Vec<u8>>,
+}
+
+impl<'a> OpArg<'a> {
+    /// An argument whose macros `expand` resolves.
+    pub fn new(expand: &'a dyn Fn(&Template) -> Vec<u8>) -> OpArg<'a> {
+        OpArg {
+            expand,
+            value: OnceCell::new(),
+        }
+    }
+
+    fn get(&self, t: &Template) -> &[u8] {
+        self.value.get_or_init(|| (self.expand)(t))
+    }
 }
 
 /// Whether a string holds a `%{…}` macro.
@@ -274,11 +300,18 @@ impl Operator {
         if has_macro && static_only {
             return Err(bad("macros are not supported in this operator's argument"));
         }
+        let template = if has_macro {
+            Some(Template::parse(arg).map_err(|e| bad(&e))?)
+        } else {
+            None
+        };
         let mut needles = None;
+        let mut required = None;
         let data = match kind {
             OperatorKind::Rx => {
-                let (lazy, n) = LazyRegex::new(arg, limits)?;
+                let (lazy, n, r) = LazyRegex::new(arg, limits)?;
                 needles = n;
+                required = r;
                 Data::Regex(lazy)
             }
             OperatorKind::Pm => {
@@ -287,6 +320,7 @@ impl Operator {
                     return Err(bad("no phrases"));
                 }
                 needles = prefilter::phrase_needles(&phrases);
+                required = prefilter::phrase_required_bytes(&phrases);
                 Data::Phrases(phrase_matcher(&phrases).map_err(|e| bad(&e))?)
             }
             OperatorKind::PmFromFile => {
@@ -304,6 +338,7 @@ impl Operator {
                     return Err(bad("the files hold no phrases"));
                 }
                 needles = prefilter::phrase_needles(&phrases);
+                required = prefilter::phrase_required_bytes(&phrases);
                 Data::Phrases(phrase_matcher(&phrases).map_err(|e| bad(&e))?)
             }
             OperatorKind::DetectSqli => Data::Detector(std::sync::Arc::new(
@@ -346,9 +381,10 @@ impl Operator {
             kind,
             negated,
             arg: arg.to_string(),
-            has_macro,
+            template,
             data,
             needles,
+            required,
         })
     }
 
@@ -356,6 +392,12 @@ impl Operator {
     /// ignored), when the operator has such a set.
     pub(crate) fn needles(&self) -> Option<&[Vec<u8>]> {
         self.needles.as_deref()
+    }
+
+    /// Bytes of which every positive match contains one (letters in both
+    /// ASCII cases), when the operator has such a set.
+    pub(crate) fn required_bytes(&self) -> Option<&prefilter::ByteSet> {
+        self.required.as_ref()
     }
 
     /// The operator.
@@ -381,16 +423,23 @@ impl Operator {
         }
     }
 
+    /// Whether the operator matches one (transformed) value, negation
+    /// included: [`Operator::eval`] without building what matched, and
+    /// for `@rx` and phrases a search that stops at the first match.
+    pub fn is_match(&self, value: &[u8], arg: &OpArg<'_>) -> bool {
+        let hit = match &self.data {
+            Data::Regex(lazy) => lazy.get().is_some_and(|re| re.is_match(value)),
+            Data::Phrases(ac) => ac.is_match(value),
+            _ => self.eval_positive(value, arg, false).is_some(),
+        };
+        hit != self.negated
+    }
+
     /// Evaluates the operator on one (transformed) value, negation
-    /// included. `expand` expands macros of the argument; `captures` asks
+    /// included. `arg` expands macros of the argument; `captures` asks
     /// `@rx` for its groups.
-    pub fn eval(
-        &self,
-        value: &[u8],
-        expand: &dyn Fn(&str) -> Vec<u8>,
-        captures: bool,
-    ) -> Option<Matched> {
-        let hit = self.eval_positive(value, expand, captures);
+    pub fn eval(&self, value: &[u8], arg: &OpArg<'_>, captures: bool) -> Option<Matched> {
+        let hit = self.eval_positive(value, arg, captures);
         match (hit, self.negated) {
             (Some(m), false) => Some(m),
             (None, true) => Some(Matched {
@@ -401,20 +450,14 @@ impl Operator {
         }
     }
 
-    fn arg_bytes(&self, expand: &dyn Fn(&str) -> Vec<u8>) -> Vec<u8> {
-        if self.has_macro {
-            expand(&self.arg)
-        } else {
-            self.arg.as_bytes().to_vec()
+    fn arg_bytes<'s>(&'s self, arg: &'s OpArg<'_>) -> &'s [u8] {
+        match &self.template {
+            Some(t) => arg.get(t),
+            None => self.arg.as_bytes(),
         }
     }
 
-    fn eval_positive(
-        &self,
-        value: &[u8],
-        expand: &dyn Fn(&str) -> Vec<u8>,
-        captures: bool,
-    ) -> Option<Matched> {
+    fn eval_positive(&self, value: &[u8], arg: &OpArg<'_>, captures: bool) -> Option<Matched> {
         let whole = || {
             Some(Matched {
                 data: value.to_vec(),
@@ -490,29 +533,26 @@ impl Operator {
                 | OperatorKind::Gt
                 | OperatorKind::Lt
                 | OperatorKind::Le => {
-                    int_cmp(kind, atoi(value), atoi(&self.arg_bytes(expand))).then(whole)?
+                    int_cmp(kind, atoi(value), atoi(self.arg_bytes(arg))).then(whole)?
                 }
                 OperatorKind::Within => {
-                    let arg = self.arg_bytes(expand);
-                    (!value.is_empty() && memchr::memmem::find(&arg, value).is_some())
-                        .then(whole)?
+                    let arg = self.arg_bytes(arg);
+                    (!value.is_empty() && memchr::memmem::find(arg, value).is_some()).then(whole)?
                 }
-                OperatorKind::Streq => (self.arg_bytes(expand) == value).then(whole)?,
-                OperatorKind::BeginsWith => {
-                    value.starts_with(&self.arg_bytes(expand)).then(whole)?
-                }
-                OperatorKind::EndsWith => value.ends_with(&self.arg_bytes(expand)).then(whole)?,
+                OperatorKind::Streq => (self.arg_bytes(arg) == value).then(whole)?,
+                OperatorKind::BeginsWith => value.starts_with(self.arg_bytes(arg)).then(whole)?,
+                OperatorKind::EndsWith => value.ends_with(self.arg_bytes(arg)).then(whole)?,
                 OperatorKind::Contains | OperatorKind::StrMatch => {
-                    let arg = self.arg_bytes(expand);
-                    memchr::memmem::find(value, &arg).map(|_| Matched {
-                        data: arg,
+                    let arg = self.arg_bytes(arg);
+                    memchr::memmem::find(value, arg).map(|_| Matched {
+                        data: arg.to_vec(),
                         captures: Vec::new(),
                     })
                 }
                 OperatorKind::ContainsWord => {
-                    let arg = self.arg_bytes(expand);
-                    contains_word(value, &arg).then_some(Matched {
-                        data: arg,
+                    let arg = self.arg_bytes(arg);
+                    contains_word(value, arg).then_some(Matched {
+                        data: arg.to_vec(),
                         captures: Vec::new(),
                     })
                 }
@@ -551,11 +591,19 @@ pub const EAGER_REGEX_LEN: usize = 4096;
 
 impl LazyRegex {
     /// Checks (or, for long patterns, builds) the regex; also returns its
-    /// prefilter needles, read off the same syntax tree.
+    /// prefilter needles and required bytes, read off the same syntax tree.
+    #[allow(clippy::type_complexity)]
     fn new(
         pattern: &str,
         limits: &OperatorLimits,
-    ) -> Result<(LazyRegex, Option<prefilter::Needles>), OperatorError> {
+    ) -> Result<
+        (
+            LazyRegex,
+            Option<prefilter::Needles>,
+            Option<prefilter::ByteSet>,
+        ),
+        OperatorError,
+    > {
         let translated = crate::ir::pcre_to_regex(pattern).into_owned();
         let cell = std::sync::OnceLock::new();
         if translated.len() > EAGER_REGEX_LEN {
@@ -563,6 +611,7 @@ impl LazyRegex {
         }
         let hir = parse_rx(&translated)?;
         let needles = prefilter::hir_needles(&hir);
+        let required = prefilter::hir_required_bytes(&hir);
         Ok((
             LazyRegex {
                 translated,
@@ -571,6 +620,7 @@ impl LazyRegex {
                 cell,
             },
             needles,
+            required,
         ))
     }
 
@@ -807,8 +857,12 @@ mod tests {
             panic!("not a regex");
         };
         assert!(lazy.cell.get().is_none(), "compiled before use");
-        assert!(rx.eval(b"abbc", &|_| Vec::new(), false).is_some());
-        assert!(rx.eval(b"abx", &|_| Vec::new(), false).is_none());
+        assert!(rx
+            .eval(b"abbc", &OpArg::new(&|_| Vec::new()), false)
+            .is_some());
+        assert!(rx
+            .eval(b"abx", &OpArg::new(&|_| Vec::new()), false)
+            .is_none());
         assert!(lazy.cell.get().is_some_and(Option::is_some));
     }
 
@@ -817,12 +871,18 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn no_macros(_: &str) -> Vec<u8> {
+    fn no_macros(_: &Template) -> Vec<u8> {
         Vec::new()
     }
 
     fn hit(o: &Operator, v: &[u8]) -> bool {
-        o.eval(v, &no_macros, false).is_some()
+        let hit = o.eval(v, &OpArg::new(&no_macros), false).is_some();
+        assert_eq!(
+            hit,
+            o.is_match(v, &OpArg::new(&no_macros)),
+            "is_match disagrees"
+        );
+        hit
     }
 
     #[test]
@@ -833,7 +893,9 @@ mod tests {
         assert!(hit(&o, b"caf\xe9"));
         assert!(!hit(&o, b"cafe"));
         let o = op("rx", r"(?i)union(\s+)select");
-        let m = o.eval(b"1 UNION  select", &no_macros, true).expect("match");
+        let m = o
+            .eval(b"1 UNION  select", &OpArg::new(&no_macros), true)
+            .expect("match");
         assert_eq!(m.captures, vec![b"UNION  select".to_vec(), b"  ".to_vec()]);
         let err = Operator::compile(
             "rx",
@@ -850,7 +912,9 @@ mod tests {
     fn phrases_and_files() {
         let o = op("pm", "select union");
         assert_eq!(
-            o.eval(b"x UNION y", &no_macros, false).expect("hit").data,
+            o.eval(b"x UNION y", &OpArg::new(&no_macros), false)
+                .expect("hit")
+                .data,
             b"UNION"
         );
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/crs/rules");
@@ -881,9 +945,12 @@ mod tests {
         assert!(hit(&op("eq", "0"), b"abc"), "atoi of text is 0");
         assert!(hit(&op("ge", "-3"), b" -2x"));
         let within = op("within", "%{tx.allowed_methods}");
-        let expand = |_: &str| b"GET HEAD POST OPTIONS".to_vec();
-        assert!(within.eval(b"POST", &expand, false).is_some());
-        assert!(within.eval(b"DELETE", &expand, false).is_none());
+        let expand = |_: &Template| b"GET HEAD POST OPTIONS".to_vec();
+        assert!(within.eval(b"POST", &OpArg::new(&expand), false).is_some());
+        assert!(within
+            .eval(b"DELETE", &OpArg::new(&expand), false)
+            .is_none());
+        assert!(within.is_match(b"GET", &OpArg::new(&expand)));
         assert!(hit(&op("streq", "abc"), b"abc"));
         assert!(hit(&op("beginsWith", "ab"), b"abc"));
         assert!(hit(&op("endsWith", "bc"), b"abc"));
@@ -897,7 +964,9 @@ mod tests {
         let o = op("validateByteRange", "32-126, 9,10");
         assert!(!hit(&o, b"hello\tworld\n"));
         assert_eq!(
-            o.eval(b"a\x01", &no_macros, false).expect("hit").data,
+            o.eval(b"a\x01", &OpArg::new(&no_macros), false)
+                .expect("hit")
+                .data,
             vec![1]
         );
         assert!(hit(&op("validateUrlEncoding", ""), b"a%2"));
@@ -922,7 +991,9 @@ mod tests {
             &OperatorLimits::default(),
         )
         .expect("compile");
-        assert!(neg.eval(b"8.8.8.8", &no_macros, false).is_some());
+        assert!(neg
+            .eval(b"8.8.8.8", &OpArg::new(&no_macros), false)
+            .is_some());
         assert!(Operator::compile(
             "ipMatch",
             "300.1.1.1",

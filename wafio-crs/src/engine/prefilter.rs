@@ -297,11 +297,130 @@ pub(crate) type ByteSet = [u64; 4];
 
 /// The set of bytes present in a value.
 pub(crate) fn byte_set(value: &[u8]) -> ByteSet {
-    let mut s = [0u64; 4];
+    // Four accumulators in registers: indexing one array by `b >> 6` makes
+    // every byte wait on the previous store.
+    let (mut s0, mut s1, mut s2, mut s3) = (0u64, 0u64, 0u64, 0u64);
     for &b in value {
-        s[usize::from(b >> 6)] |= 1 << (b & 63);
+        let bit = 1u64 << (b & 63);
+        match b >> 6 {
+            0 => s0 |= bit,
+            1 => s1 |= bit,
+            2 => s2 |= bit,
+            _ => s3 |= bit,
+        }
+    }
+    [s0, s1, s2, s3]
+}
+
+/// Whether two byte sets share a byte.
+pub(crate) fn intersects(a: &ByteSet, b: &ByteSet) -> bool {
+    a.iter().zip(b).any(|(x, y)| x & y != 0)
+}
+
+fn add_byte(s: &mut ByteSet, b: u8) {
+    s[usize::from(b >> 6)] |= 1 << (b & 63);
+}
+
+fn has_byte(s: &ByteSet, b: u8) -> bool {
+    s[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+}
+
+/// The set with both ASCII cases of every letter in it.
+fn case_closed(mut s: ByteSet) -> ByteSet {
+    for b in b'a'..=b'z' {
+        if has_byte(&s, b) || has_byte(&s, b.to_ascii_uppercase()) {
+            add_byte(&mut s, b);
+            add_byte(&mut s, b.to_ascii_uppercase());
+        }
     }
     s
+}
+
+/// How likely a benign value holds some byte of the set (lower is better).
+fn commonness(s: &ByteSet) -> u32 {
+    (0..=255u8)
+        .filter(|&b| has_byte(s, b))
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => 16,
+            b' ' | b'.' | b'-' | b'_' | b'/' | b'=' | b',' | b':' => 8,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// A set of bytes of which every match of `h` contains at least one, if
+/// `h` has one (an empty match, or one of any bytes, has none).
+fn required(h: &Hir) -> Option<ByteSet> {
+    let best = |sets: &mut dyn Iterator<Item = ByteSet>| sets.min_by_key(commonness);
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(l) => best(&mut l.0.iter().map(|&b| {
+            let mut s = [0; 4];
+            add_byte(&mut s, b);
+            s
+        })),
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut s = [0; 4];
+            for r in c.iter() {
+                for b in r.start()..=r.end() {
+                    add_byte(&mut s, b);
+                }
+            }
+            Some(s)
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut s = [0; 4];
+            for r in c.iter() {
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                // A character above ASCII is several bytes: leave it be.
+                if hi > 0x7f {
+                    return None;
+                }
+                for b in lo..=hi {
+                    add_byte(&mut s, b as u8);
+                }
+            }
+            Some(s)
+        }
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
+        HirKind::Repetition(_) => None,
+        HirKind::Concat(items) => best(&mut items.iter().filter_map(required)),
+        HirKind::Alternation(alts) => {
+            let mut s = [0; 4];
+            for a in alts {
+                for (x, y) in s.iter_mut().zip(required(a)?) {
+                    *x |= y;
+                }
+            }
+            Some(s)
+        }
+    }
+}
+
+/// Sets that hold more bytes than this say nothing worth a test.
+const MAX_REQUIRED_BYTES: u32 = 200;
+
+fn worth(s: ByteSet) -> Option<ByteSet> {
+    let s = case_closed(s);
+    (s.iter().map(|w| w.count_ones()).sum::<u32>() <= MAX_REQUIRED_BYTES).then_some(s)
+}
+
+/// The bytes of which every match of a parsed regex contains one, with
+/// both ASCII cases of letters (so the set also holds for the value before
+/// a case transformation): a value holding none of them cannot match.
+pub(crate) fn hir_required_bytes(hir: &Hir) -> Option<ByteSet> {
+    worth(required(hir)?)
+}
+
+/// [`hir_required_bytes`] for phrase operators: the first byte of every
+/// phrase (phrases match ASCII case-insensitively).
+pub(crate) fn phrase_required_bytes<S: AsRef<[u8]>>(phrases: &[S]) -> Option<ByteSet> {
+    let mut s = [0; 4];
+    for p in phrases {
+        add_byte(&mut s, *p.as_ref().first()?);
+    }
+    worth(s)
 }
 
 /// An interned transformation chain.
@@ -451,6 +570,54 @@ mod tests {
                     .any(|n| memchr::memmem::find(&lower, n).is_some()),
                 "{p}: {sample} has none of {set:?}"
             );
+        }
+    }
+
+    fn req(p: &str) -> Option<ByteSet> {
+        hir_required_bytes(&crate::engine::operator::parse_rx(&crate::ir::pcre_to_regex(p)).ok()?)
+    }
+
+    #[test]
+    fn required_bytes_are_necessary() {
+        // Command separators before a command word: one of them is needed.
+        let s = req(r"(?:[\n\r;`\{]|\|\|?|&&?)\s*(?:cat|ls)").expect("set");
+        assert!(!intersects(&s, &byte_set(b"value1")));
+        assert!(intersects(&s, &byte_set(b"x;cat")));
+        // Letters are case-closed: `t:lowercase` may have made the `a`.
+        let s = req("(?i)<a").expect("set");
+        assert!(intersects(&s, &byte_set(b"<")));
+        let s = req("Q").expect("set");
+        assert!(intersects(&s, &byte_set(b"q")), "both cases");
+        let s = req("zq;").expect("set");
+        assert!(intersects(&s, &byte_set(b";")), "the rarest byte");
+        assert!(!intersects(&s, &byte_set(b"zqZQ")), "only the rarest byte");
+        // Optional or anchored-only patterns have no set.
+        assert_eq!(req("^.*$"), None);
+        assert_eq!(req("x?"), None);
+        assert_eq!(req("a|b?"), None);
+        assert!(phrase_required_bytes(&["Select", "union"]).is_some());
+        assert_eq!(phrase_required_bytes(&["", "x"]), None);
+        // On sample matches of CRS-style patterns, a byte of the set occurs.
+        let cases = [
+            (r"\x{bc}[^>\x{be}]*[>\x{be}]|<[^\x{be}]*\x{be}", "a<b\u{be}"),
+            (r"(?i)\b(?:s(?:leep|elect)|benchmark)\s*\(", "SLEEP (1)"),
+            (r"[\n\r]+(?:get|post)", "\r\nget"),
+        ];
+        for (p, sample) in cases {
+            let s = req(p).expect(p);
+            assert!(
+                intersects(&s, &byte_set(sample.as_bytes())),
+                "{p}: {sample}"
+            );
+        }
+    }
+
+    #[test]
+    fn byte_set_is_the_set_of_bytes() {
+        let v: Vec<u8> = (0..=255u8).step_by(7).collect();
+        let s = byte_set(&v);
+        for b in 0..=255u8 {
+            assert_eq!(has_byte(&s, b), v.contains(&b), "{b}");
         }
     }
 

@@ -2,14 +2,18 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use crate::ast::ir::{Ctl, CtlSelector, Disruptive, SetVarOp, Template, TemplatePart};
-use crate::engine::cache::{ValueCache, UNION_COLLECTIONS};
-use crate::engine::compile::{compile_ctl_select, selects_rule, CRule, PlanItem};
-use crate::engine::operator::atoi;
+use crate::ast::ir::{Ctl, Disruptive, SetVarOp, Template, TemplatePart};
+use crate::engine::cache::{Filter, ValueCache, UNION_COLLECTIONS};
+use crate::engine::compile::{compile_ctl_select, CRule, PlanItem, RuleSel};
+use crate::engine::operator::{atoi, OpArg};
 use crate::engine::transform::Transform;
-use crate::engine::vars::{CTarget, ResponseData, RuleInfo, Select, VarSource, VarValue, NO_SLOT};
+use crate::engine::vars::{
+    CTarget, ResponseData, RuleInfo, Select, TxMap, VarSource, VarValue, NO_SLOT,
+};
 use crate::engine::{Engine, RuleEngineMode};
 use crate::request::{BodyProcessor, HttpRequest, RequestData};
 
@@ -31,8 +35,8 @@ pub struct MatchedRule {
     pub logdata: String,
     /// Severity.
     pub severity: Option<u8>,
-    /// Tags.
-    pub tags: Vec<String>,
+    /// Tags (shared with the compiled rule).
+    pub tags: Arc<[String]>,
     /// Name of the last matched variable (`ARGS:id`).
     pub matched_var_name: String,
     /// Its (transformed) value.
@@ -71,11 +75,11 @@ pub struct Transaction<'e> {
     engine: &'e Engine,
     req: RequestData,
     resp: Option<ResponseData>,
-    tx: HashMap<String, Vec<u8>>,
-    other: HashMap<String, HashMap<String, Vec<u8>>>,
+    tx: TxMap,
+    other: HashMap<String, TxMap>,
     mode: RuleEngineMode,
-    removed: Vec<CtlSelector>,
-    removed_targets: Vec<(CtlSelector, &'static str, Select)>,
+    removed: Vec<RuleSel>,
+    removed_targets: Vec<(RuleSel, &'static str, Select)>,
     matched: Vec<MatchedRule>,
     matched_vars: Vec<(String, Vec<u8>)>,
     intervention: Option<Intervention>,
@@ -97,7 +101,7 @@ impl<'e> Transaction<'e> {
             engine,
             req: RequestData::headers_only(req, engine.request_limits()),
             resp: None,
-            tx: HashMap::new(),
+            tx: TxMap::default(),
             other: HashMap::new(),
             mode: engine.mode(),
             removed: Vec::new(),
@@ -227,11 +231,7 @@ impl<'e> Transaction<'e> {
             unique_id: &self.unique_id,
             highest_severity: self.highest_severity,
             force_body_variable: self.force_body_variable,
-            processor_hint: self.body_processor.or_else(|| {
-                self.req
-                    .header("content-type")
-                    .and_then(BodyProcessor::from_content_type)
-            }),
+            ctl_body_processor: self.body_processor,
         }
     }
 
@@ -267,7 +267,7 @@ impl<'e> Transaction<'e> {
                         skip_n -= 1;
                         continue;
                     }
-                    if self.removed.iter().any(|sel| selects_rule(sel, rule)) {
+                    if self.removed.iter().any(|sel| sel.selects(rule)) {
                         continue;
                     }
                     if self.eval_rule(rule, phase) {
@@ -287,26 +287,27 @@ impl<'e> Transaction<'e> {
     /// Evaluates a rule and its chain; on a full match runs the actions.
     fn eval_rule(&mut self, head: &'e CRule, phase: u8) -> bool {
         self.matched_vars.clear();
-        let mut info: Option<RuleInfo> = None;
+        let mut info: Option<RuleInfo<'e>> = None;
+        let mut hits = Vec::new();
         // As in ModSecurity, each link's non-disruptive actions (setvar,
         // ctl) run as soon as that link matches, before the next link is
         // evaluated (CRS chains read in a link what the previous one set);
         // logging and the disruptive action wait for the whole chain.
         let mut link = Some(head);
         while let Some(l) = link {
-            let hits = self.eval_link(head, l);
+            self.eval_link(head, l, &mut hits);
             if hits.is_empty() {
                 return false;
             }
             let info = info.get_or_insert_with(|| RuleInfo {
                 id: head.id,
                 severity: head.meta.severity,
-                ver: head.meta.ver.clone().unwrap_or_default(),
+                ver: head.meta.ver.as_deref().unwrap_or_default(),
                 ..RuleInfo::default()
             });
             // Per matched value, as ModSecurity v3: captures, MATCHED_VAR,
             // then the link's setvar/ctl with them.
-            for (name, value, captures) in hits {
+            for (name, value, captures) in hits.drain(..) {
                 if l.capture && !captures.is_empty() {
                     for (i, c) in captures.into_iter().enumerate() {
                         self.tx.insert(i.to_string(), c);
@@ -325,54 +326,58 @@ impl<'e> Transaction<'e> {
 
     /// Evaluates one link's targets: the matched values with their names
     /// and captures, in target order.
-    fn eval_link(&self, head: &CRule, link: &'e CRule) -> Vec<(String, Vec<u8>, Vec<Vec<u8>>)> {
+    fn eval_link(&self, head: &CRule, link: &'e CRule, hits: &mut Vec<Hit>) {
         let engine = self.engine;
-        let mut hits: Vec<(String, Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
         {
             let src = self.source();
-            let expand = |s: &str| -> Vec<u8> {
-                match Template::parse(s) {
-                    Ok(t) => expand_template(&src, &t, None),
-                    Err(_) => s.as_bytes().to_vec(),
-                }
-            };
+            let expand = |t: &Template| src.expand(t, None);
+            let arg = OpArg::new(&expand);
             if link.targets.is_empty() {
-                if let Some(m) = link.operator.eval(b"", &expand, link.capture) {
+                if let Some(m) = link.operator.eval(b"", &arg, link.capture) {
                     hits.push((String::new(), Vec::new(), m.captures));
                 }
             }
             let mut buf_a = Vec::new();
             let mut buf_b = Vec::new();
+            let pf = engine.prefilter();
+            let chain = engine.chain(link.tchain);
+            // What rules a value out before the operator runs; a negated
+            // operator matches what these rule out, so it has none.
+            let filter = Filter {
+                bit: link.prefilter.filter(|_| pf.is_some()),
+                bytes: link.operator.required_bytes(),
+            };
+            let filter = (filter.is_some() && !link.operator.negated()).then_some(filter);
             // `ctl:ruleRemoveTarget*` exclusions that apply to this rule,
             // looked up once per link.
             let removed: Vec<(&str, &Select)> = self
                 .removed_targets
                 .iter()
-                .filter(|(sel, _, _)| selects_rule(sel, head))
+                .filter(|(sel, _, _)| sel.selects(head))
                 .map(|(_, coll, s)| (*coll, s))
                 .collect();
+            let mut extra: Vec<&Select> = Vec::new();
             for t in &link.targets {
-                let extra: Vec<&Select> = removed
-                    .iter()
-                    .filter(|(coll, _)| *coll == t.collection)
-                    .map(|(_, s)| *s)
-                    .collect();
+                extra.clear();
+                extra.extend(
+                    removed
+                        .iter()
+                        .filter(|(coll, _)| *coll == t.collection)
+                        .map(|(_, s)| *s),
+                );
                 // A whole collection that no value of can match this link
                 // (its prefilter bit is in no value's bits) is skipped in
                 // one step, whatever the selection and exclusions (they
                 // only narrow it); the union is built once per transaction.
-                let union = link
-                    .prefilter
-                    .zip(engine.prefilter())
-                    .and_then(|(bit, pf)| {
-                        let usable = !link.operator.negated() && !link.multi_match && !t.count;
+                let union = filter
+                    .filter(|_| !link.multi_match && !t.count)
+                    .and_then(|f| {
                         let coll = UNION_COLLECTIONS.iter().position(|c| *c == t.collection)?;
-                        usable.then_some((bit, pf, coll))
+                        Some((f, coll))
                     });
-                if let Some((bit, pf, coll)) = union {
-                    let chain = engine.chain(link.tchain);
-                    let known = self.cache.borrow().union_has(coll, link.tchain, bit);
-                    let has = known.unwrap_or_else(|| {
+                if let Some((f, coll)) = union {
+                    let known = self.cache.borrow().union_admits(coll, link.tchain, f);
+                    let admits = known.unwrap_or_else(|| {
                         let all = CTarget {
                             collection: t.collection,
                             select: Select::All,
@@ -392,17 +397,29 @@ impl<'e> Transaction<'e> {
                             chain,
                             pf,
                         );
-                        cache.union_has(coll, link.tchain, bit).unwrap_or(true)
+                        cache.union_admits(coll, link.tchain, f).unwrap_or(true)
                     });
-                    if !has {
+                    if !admits {
                         continue;
                     }
                 }
                 src.for_each(t, &extra, &mut |v| {
-                    let hit = if v.slot == NO_SLOT || link.multi_match {
-                        eval_value(link, &v.value, &expand, &mut buf_a, &mut buf_b)
+                    let hit = if v.slot == NO_SLOT {
+                        eval_value(link, &v.value, &arg, &mut buf_a, &mut buf_b)
+                    } else if link.multi_match {
+                        // The operator sees the value after each change:
+                        // the filter holds only for a value no step changes.
+                        let ruled_out = filter.is_some_and(|f| {
+                            let mut cache = self.cache.borrow_mut();
+                            cache.admits_unchanged(v.slot, &v.value, chain, pf, f) == Some(false)
+                        });
+                        if ruled_out {
+                            None
+                        } else {
+                            eval_value(link, &v.value, &arg, &mut buf_a, &mut buf_b)
+                        }
                     } else {
-                        self.eval_slot(link, &v, &expand)
+                        self.eval_slot(link, &v, &arg, filter)
                     };
                     if let Some(hit) = hit {
                         hits.push((v.display_name(), hit.0, hit.1));
@@ -410,36 +427,31 @@ impl<'e> Transaction<'e> {
                 });
             }
         }
-        hits
     }
 
-    /// [`eval_value`] for a value with a slot: the prefilter and the
+    /// [`eval_value`] for a value with a slot: the filter and the
     /// transformed value come from the transaction's cache.
     fn eval_slot(
         &self,
         link: &CRule,
         v: &VarValue<'_>,
-        expand: &dyn Fn(&str) -> Vec<u8>,
+        arg: &OpArg<'_>,
+        filter: Option<Filter<'_>>,
     ) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
         let engine = self.engine;
         let chain = engine.chain(link.tchain);
         let pf = engine.prefilter();
         let mut cache = self.cache.borrow_mut();
-        if let (Some(bit), Some(pf)) = (link.prefilter, pf) {
-            if !link.operator.negated()
-                && !cache.may_match(v.slot, &v.value, link.tchain, chain, pf, bit)
-            {
+        if let Some(f) = filter {
+            if !cache.admits(v.slot, &v.value, link.tchain, chain, pf, f) {
                 return None;
             }
         }
         let view = cache.view(v.slot, &v.value, link.tchain, chain, pf);
-        let value = view.bytes();
-        link.operator
-            .eval(value, expand, link.capture)
-            .map(|m| (value.to_vec(), m.captures))
+        try_op(link, view.bytes(), arg)
     }
 
-    fn run_actions(&mut self, link: &'e CRule, info: &RuleInfo) {
+    fn run_actions(&mut self, link: &'e CRule, info: &RuleInfo<'_>) {
         for sv in &link.setvars {
             let (key, value) = {
                 let src = self.source();
@@ -449,52 +461,27 @@ impl<'e> Transaction<'e> {
                         std::borrow::Cow::Borrowed(l.as_str())
                     }
                     _ => std::borrow::Cow::Owned(
-                        String::from_utf8_lossy(&expand_template(&src, &sv.key, Some(info)))
+                        String::from_utf8_lossy(&src.expand(&sv.key, Some(info)))
                             .to_ascii_lowercase(),
                     ),
                 };
                 let value = match &sv.op {
                     SetVarOp::Set(t) | SetVarOp::Add(t) | SetVarOp::Sub(t) => {
-                        expand_template(&src, t, Some(info))
+                        src.expand(t, Some(info))
                     }
                     SetVarOp::Delete => Vec::new(),
                 };
                 (key, value)
             };
             // Collection names are lower-case from the IR.
-            let map = if sv.collection.eq_ignore_ascii_case("tx") {
-                &mut self.tx
+            if sv.collection.eq_ignore_ascii_case("tx") {
+                set_var(&mut self.tx, &sv.op, key, value);
             } else {
-                self.other
+                let map = self
+                    .other
                     .entry(sv.collection.to_ascii_uppercase())
-                    .or_default()
-            };
-            match &sv.op {
-                SetVarOp::Set(_) => match map.get_mut(key.as_ref()) {
-                    Some(v) => *v = value,
-                    None => {
-                        map.insert(key.into_owned(), value);
-                    }
-                },
-                SetVarOp::Add(_) | SetVarOp::Sub(_) => {
-                    let cur = map.get(key.as_ref()).map(|v| atoi(v)).unwrap_or(0);
-                    let delta = atoi(&value);
-                    let n = if matches!(sv.op, SetVarOp::Add(_)) {
-                        cur.saturating_add(delta)
-                    } else {
-                        cur.saturating_sub(delta)
-                    };
-                    let n = n.to_string().into_bytes();
-                    match map.get_mut(key.as_ref()) {
-                        Some(v) => *v = n,
-                        None => {
-                            map.insert(key.into_owned(), n);
-                        }
-                    }
-                }
-                SetVarOp::Delete => {
-                    map.remove(key.as_ref());
-                }
+                    .or_default();
+                set_var(map, &sv.op, key, value);
             }
         }
         for ctl in &link.ctls {
@@ -504,16 +491,20 @@ impl<'e> Transaction<'e> {
 
     fn apply_ctl(&mut self, ctl: &Ctl) {
         match ctl {
-            Ctl::RuleRemoveById(ids) => self.removed.push(CtlSelector::Ids(ids.clone())),
-            Ctl::RuleRemoveByTag(t) => self.removed.push(CtlSelector::Tag(t.clone())),
-            Ctl::RuleRemoveByMsg(m) => self.removed.push(CtlSelector::Msg(m.clone())),
+            Ctl::RuleRemoveById(ids) => self.removed.push(RuleSel::Ids(ids.clone())),
+            Ctl::RuleRemoveByTag(t) => {
+                let id = self.engine.tags().get(&t.to_ascii_lowercase()).copied();
+                self.removed.push(RuleSel::Tag(id))
+            }
+            Ctl::RuleRemoveByMsg(m) => self.removed.push(RuleSel::Msg(m.clone())),
             Ctl::RuleRemoveTarget {
                 by,
                 collection,
                 selector,
             } => {
                 if let Ok(sel) = compile_ctl_select(selector) {
-                    self.removed_targets.push((by.clone(), collection, sel));
+                    let by = RuleSel::new(by, self.engine.tags());
+                    self.removed_targets.push((by, collection, sel));
                 }
             }
             Ctl::Set { option, value } => match *option {
@@ -533,31 +524,32 @@ impl<'e> Transaction<'e> {
         }
     }
 
-    fn record_match(&mut self, head: &'e CRule, phase: u8, mut info: RuleInfo) {
+    fn record_match(&mut self, head: &'e CRule, phase: u8, mut info: RuleInfo<'_>) {
         let (msg, logdata) = {
             let src = self.source();
             let msg = head
                 .meta
                 .msg
                 .as_ref()
-                .map(|t| expand_template(&src, t, Some(&info)))
+                .map(|t| src.expand(t, Some(&info)))
                 .unwrap_or_default();
-            info.msg = String::from_utf8_lossy(&msg).into_owned();
-            let logdata = head
-                .meta
-                .logdata
-                .as_ref()
-                .map(|t| expand_template(&src, t, Some(&info)))
-                .unwrap_or_default();
+            let logdata = head.meta.logdata.as_ref().map(|t| {
+                info.msg = String::from_utf8_lossy(&msg).into_owned();
+                src.expand(t, Some(&info))
+            });
             (
-                info.msg.clone(),
-                String::from_utf8_lossy(&logdata).into_owned(),
+                String::from_utf8_lossy(&msg).into_owned(),
+                logdata
+                    .map(|l| String::from_utf8_lossy(&l).into_owned())
+                    .unwrap_or_default(),
             )
         };
         if let Some(s) = head.meta.severity {
             self.highest_severity = self.highest_severity.min(s);
         }
-        let (var_name, var) = self.matched_vars.last().cloned().unwrap_or_default();
+        // The rule is done with its matched values: the last one moves
+        // into the record (the next rule starts with none).
+        let (var_name, var) = self.matched_vars.pop().unwrap_or_default();
         let logged = head.log;
         if logged {
             let shown = &var[..var.len().min(LOG_VALUE_MAX)];
@@ -595,7 +587,7 @@ impl<'e> Transaction<'e> {
             msg,
             logdata,
             severity: head.meta.severity,
-            tags: head.meta.tags.clone(),
+            tags: Arc::clone(&head.tags),
             matched_var_name: var_name,
             matched_var: var,
             logged,
@@ -605,8 +597,7 @@ impl<'e> Transaction<'e> {
                 self.disrupt(head, phase, head.status.unwrap_or(403), None)
             }
             Some(Disruptive::Redirect(t)) => {
-                let url =
-                    String::from_utf8_lossy(&expand_template(&self.source(), t, None)).into_owned();
+                let url = String::from_utf8_lossy(&self.source().expand(t, None)).into_owned();
                 self.disrupt(head, phase, head.status.unwrap_or(302), Some(url));
             }
             Some(Disruptive::Allow(scope)) if self.mode == RuleEngineMode::On => {
@@ -650,26 +641,74 @@ fn log_escape(b: &[u8]) -> String {
     out
 }
 
+/// A matched value: the variable's name, its (transformed) value, captures.
+type Hit = (String, Vec<u8>, Vec<Vec<u8>>);
+
+/// Runs a link's operator on one (transformed) value: the matched value and
+/// its captures. Without `capture`, a plain match test.
+fn try_op(link: &CRule, v: &[u8], arg: &OpArg<'_>) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    if link.capture {
+        link.operator
+            .eval(v, arg, true)
+            .map(|m| (v.to_vec(), m.captures))
+    } else {
+        link.operator
+            .is_match(v, arg)
+            .then(|| (v.to_vec(), Vec::new()))
+    }
+}
+
+/// Applies a `setvar` to a collection.
+fn set_var(
+    map: &mut HashMap<String, Vec<u8>, impl std::hash::BuildHasher>,
+    op: &SetVarOp,
+    key: std::borrow::Cow<'_, str>,
+    value: Vec<u8>,
+) {
+    match op {
+        SetVarOp::Set(_) => match map.get_mut(key.as_ref()) {
+            Some(v) => *v = value,
+            None => {
+                map.insert(key.into_owned(), value);
+            }
+        },
+        SetVarOp::Add(_) | SetVarOp::Sub(_) => {
+            let cur = map.get(key.as_ref()).map(|v| atoi(v)).unwrap_or(0);
+            let delta = atoi(&value);
+            let n = if matches!(op, SetVarOp::Add(_)) {
+                cur.saturating_add(delta)
+            } else {
+                cur.saturating_sub(delta)
+            };
+            let slot = match map.get_mut(key.as_ref()) {
+                Some(v) => v,
+                None => map.entry(key.into_owned()).or_default(),
+            };
+            slot.clear();
+            // Writing into a Vec cannot fail.
+            let _ = write!(slot, "{n}");
+        }
+        SetVarOp::Delete => {
+            map.remove(key.as_ref());
+        }
+    }
+}
+
 /// Transforms a value as the rule says and runs its operator: on the final
 /// value, or with `multiMatch` on the value before and after each change.
 /// Returns the matched (transformed) value and captures.
 fn eval_value(
     link: &CRule,
     value: &[u8],
-    expand: &dyn Fn(&str) -> Vec<u8>,
+    arg: &OpArg<'_>,
     a: &mut Vec<u8>,
     b: &mut Vec<u8>,
 ) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
-    let try_op = |v: &[u8]| {
-        link.operator
-            .eval(v, expand, link.capture)
-            .map(|m| (v.to_vec(), m.captures))
-    };
     if link.transforms.is_empty() {
-        return try_op(value);
+        return try_op(link, value, arg);
     }
     if link.multi_match {
-        if let Some(hit) = try_op(value) {
+        if let Some(hit) = try_op(link, value, arg) {
             return Some(hit);
         }
     }
@@ -679,7 +718,7 @@ fn eval_value(
         let changed = Transform::apply(*t, a, b);
         std::mem::swap(a, b);
         if link.multi_match && changed {
-            if let Some(hit) = try_op(a) {
+            if let Some(hit) = try_op(link, a, arg) {
                 return Some(hit);
             }
         }
@@ -687,18 +726,5 @@ fn eval_value(
     if link.multi_match {
         return None;
     }
-    try_op(a)
-}
-
-fn expand_template(src: &VarSource<'_>, t: &Template, rule: Option<&RuleInfo>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for part in &t.parts {
-        match part {
-            TemplatePart::Literal(l) => out.extend_from_slice(l.as_bytes()),
-            TemplatePart::Macro { variable, key } => {
-                out.extend(src.macro_value(variable, key.as_deref(), rule))
-            }
-        }
-    }
-    out
+    try_op(link, a, arg)
 }

@@ -8,7 +8,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::ir::{Template, TemplatePart};
 use crate::request::RequestData;
+
+/// A transaction's `TX` collection: lower-cased keys. The hasher is seeded
+/// per process (keys can come from the request, as in rule 920450).
+pub type TxMap = HashMap<String, Vec<u8>, foldhash::fast::RandomState>;
 
 /// How a target picks members of a collection.
 #[derive(Clone, Debug)]
@@ -114,9 +119,9 @@ pub struct VarSource<'a> {
     /// The response, once known.
     pub resp: Option<&'a ResponseData>,
     /// `TX` (keys lower-cased).
-    pub tx: &'a HashMap<String, Vec<u8>>,
+    pub tx: &'a TxMap,
     /// Per-transaction stand-ins for `IP`, `GLOBAL`, `SESSION`, `USER`, `RESOURCE`, `ENV`.
-    pub other: &'a HashMap<String, HashMap<String, Vec<u8>>>,
+    pub other: &'a HashMap<String, TxMap>,
     /// `MATCHED_VARS` so far in this rule (name, value).
     pub matched: &'a [(String, Vec<u8>)],
     /// The remote address.
@@ -127,8 +132,10 @@ pub struct VarSource<'a> {
     pub highest_severity: u8,
     /// `ctl:forceRequestBodyVariable=On` was seen.
     pub force_body_variable: bool,
-    /// The processor the body will get (before it ran: phase 1).
-    pub processor_hint: Option<crate::request::BodyProcessor>,
+    /// The processor set by `ctl:requestBodyProcessor`, if any (without
+    /// it, `REQBODY_PROCESSOR` follows the Content-Type before the body
+    /// is processed).
+    pub ctl_body_processor: Option<crate::request::BodyProcessor>,
 }
 
 fn text<'a>(name: &'static str, v: impl Into<Cow<'a, [u8]>>) -> VarValue<'a> {
@@ -406,7 +413,10 @@ impl<'a> VarSource<'a> {
             // Known from the request headers on, as in ModSecurity; empty
             // when no processor applies.
             "REQBODY_PROCESSOR" => {
-                let p = r.body_processor.or(self.processor_hint);
+                let p = r.body_processor.or(self.ctl_body_processor).or_else(|| {
+                    r.header("content-type")
+                        .and_then(crate::request::BodyProcessor::from_content_type)
+                });
                 out(text(
                     "REQBODY_PROCESSOR",
                     p.map_or(&b""[..], |p| p.name().as_bytes()),
@@ -547,28 +557,45 @@ impl<'a> VarSource<'a> {
         }
     }
 
-    /// The value of a macro `%{NAME}` / `%{NAME.key}`: the first value of
-    /// the variable (and key), or empty.
+    /// Appends the value of a macro `%{NAME}` / `%{NAME.key}` to `out`:
+    /// the first value of the variable (and key), or nothing.
     pub fn macro_value(
         &self,
         variable: &'static str,
         key: Option<&str>,
-        rule: Option<&RuleInfo>,
-    ) -> Vec<u8> {
+        rule: Option<&RuleInfo<'_>>,
+        out: &mut Vec<u8>,
+    ) {
         if variable == "RULE" {
-            let Some(rule) = rule else { return Vec::new() };
-            return match key.map(str::to_ascii_lowercase).as_deref() {
-                Some("id") => rule.id.to_string().into_bytes(),
-                Some("msg") => rule.msg.clone().into_bytes(),
-                Some("severity") => rule
-                    .severity
-                    .map(|s| s.to_string())
-                    .unwrap_or_default()
-                    .into_bytes(),
-                Some("logdata") => rule.logdata.clone().into_bytes(),
-                Some("ver") => rule.ver.clone().into_bytes(),
-                _ => Vec::new(),
+            let Some(rule) = rule else { return };
+            let Some(key) = key else { return };
+            let lower = |k: &str| key.eq_ignore_ascii_case(k);
+            if lower("id") {
+                out.extend_from_slice(rule.id.to_string().as_bytes());
+            } else if lower("msg") {
+                out.extend_from_slice(rule.msg.as_bytes());
+            } else if lower("severity") {
+                if let Some(s) = rule.severity {
+                    out.extend_from_slice(s.to_string().as_bytes());
+                }
+            } else if lower("logdata") {
+                out.extend_from_slice(rule.logdata.as_bytes());
+            } else if lower("ver") {
+                out.extend_from_slice(rule.ver.as_bytes());
+            }
+            return;
+        }
+        // `%{tx.name}`: one lookup (CRS expands these in almost every setvar).
+        if let ("TX", Some(k)) = (variable, key) {
+            let v = if k.bytes().any(|b| b.is_ascii_uppercase()) {
+                self.tx.get(&k.to_ascii_lowercase())
+            } else {
+                self.tx.get(k)
             };
+            if let Some(v) = v {
+                out.extend_from_slice(v);
+            }
+            return;
         }
         let target = CTarget {
             collection: variable,
@@ -579,12 +606,31 @@ impl<'a> VarSource<'a> {
             exclusions: Vec::new(),
             count: false,
         };
+        let mut first = true;
+        self.for_each(&target, &[], &mut |v| {
+            if std::mem::take(&mut first) {
+                out.extend_from_slice(&v.value);
+            }
+        });
+    }
+
+    /// Appends a template with its macros expanded to `out`.
+    pub fn expand_into(&self, t: &Template, rule: Option<&RuleInfo<'_>>, out: &mut Vec<u8>) {
+        for part in &t.parts {
+            match part {
+                TemplatePart::Literal(l) => out.extend_from_slice(l.as_bytes()),
+                TemplatePart::Macro { variable, key } => {
+                    self.macro_value(variable, key.as_deref(), rule, out)
+                }
+            }
+        }
+    }
+
+    /// A template with its macros expanded.
+    pub fn expand(&self, t: &Template, rule: Option<&RuleInfo<'_>>) -> Vec<u8> {
         let mut out = Vec::new();
-        self.collect(&target, &[], &mut out);
-        out.into_iter()
-            .next()
-            .map(|v| v.value.into_owned())
-            .unwrap_or_default()
+        self.expand_into(t, rule, &mut out);
+        out
     }
 }
 
@@ -638,7 +684,7 @@ impl VarSource<'_> {
 
 /// What `%{RULE.…}` macros can read of the rule being evaluated.
 #[derive(Clone, Debug, Default)]
-pub struct RuleInfo {
+pub struct RuleInfo<'r> {
     /// Rule id.
     pub id: u64,
     /// Expanded `msg` (empty until expanded).
@@ -648,5 +694,5 @@ pub struct RuleInfo {
     /// Severity.
     pub severity: Option<u8>,
     /// `ver`.
-    pub ver: String,
+    pub ver: &'r str,
 }
