@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::engine::prefilter::{byte_set, intersects, ByteSet, Chain, Prefilter};
 use crate::engine::transform::Transform;
+use crate::engine::vars::NO_SLOT;
 
 /// What is known of one transformed value.
 #[derive(Debug, Default)]
@@ -60,13 +61,19 @@ pub(crate) struct ValueCache {
     raw_bits: Vec<u64>,
     /// By (slot, chain): values a chain changes, or needs lower-cased.
     transformed: HashMap<(u32, u32), Transformed>,
-    /// By `chain * UNIONS + collection`: the union of the prefilter bits
-    /// and present bytes of every value of the collection, once complete.
-    unions: Vec<Option<Union>>,
+    /// By collection (index in [`UNION_COLLECTIONS`]): the union of the
+    /// raw values' prefilter bits and bytes, once built; `None` inside when
+    /// a value has no slot (the collection cannot be ruled out whole).
+    raw_unions: Vec<Option<Option<Union>>>,
+    /// By `(chain, collection)`, for chains that change some value of the
+    /// collection: the union after the chain.
+    unions: HashMap<(u32, u8), Union, foldhash::fast::RandomState>,
 }
 
-/// Collections with unions (see [`ValueCache::union_has`]); their index
-/// here is the collection part of a union's key.
+/// Collections with unions (see [`ValueCache::collection_admits`]); their
+/// index here is the collection part of a union's key. Single variables
+/// count as collections of one value; `XML` and `FILES` have no slots, so
+/// they can be ruled out whole only when they are empty.
 pub(crate) const UNION_COLLECTIONS: &[&str] = &[
     "ARGS",
     "ARGS_GET",
@@ -78,7 +85,30 @@ pub(crate) const UNION_COLLECTIONS: &[&str] = &[
     "REQUEST_HEADERS_NAMES",
     "REQUEST_COOKIES",
     "REQUEST_COOKIES_NAMES",
+    "REQUEST_FILENAME",
+    "REQUEST_BASENAME",
+    "REQUEST_URI",
+    "REQUEST_URI_RAW",
+    "REQUEST_LINE",
+    "REQUEST_METHOD",
+    "REQUEST_PROTOCOL",
+    "QUERY_STRING",
+    "REQUEST_BODY",
+    "XML",
+    "FILES",
+    "FILES_NAMES",
 ];
+
+/// Lists a collection's `(slot, value)` pairs to its argument.
+pub(crate) type Values<'a> = dyn FnMut(&mut dyn FnMut(u32, &[u8])) + 'a;
+
+/// The index of a collection in [`UNION_COLLECTIONS`].
+pub(crate) fn union_index(collection: &str) -> Option<u8> {
+    UNION_COLLECTIONS
+        .iter()
+        .position(|c| *c == collection)
+        .map(|i| i as u8)
+}
 
 /// The result of a chain on a value: the raw value itself, or a cached copy.
 pub(crate) enum View<'c, 'v> {
@@ -113,6 +143,7 @@ impl ValueCache {
         self.present.clear();
         self.raw_bits.clear();
         self.transformed.clear();
+        self.raw_unions.clear();
         self.unions.clear();
     }
 
@@ -222,54 +253,102 @@ impl ValueCache {
         Some(filter.admits(bits, &self.present[s]))
     }
 
-    /// Builds the union of what is known of a whole collection
-    /// (`collection` indexes [`UNION_COLLECTIONS`]) after a chain, from
-    /// every `(slot, value)` of it.
-    pub(crate) fn build_union<'v>(
+    /// Whether some value of a whole collection (`coll` indexes
+    /// [`UNION_COLLECTIONS`]) may pass `filter` after chain `chain_id`.
+    /// `values` calls its argument with every `(slot, value)` of the
+    /// collection; it runs only the first time a union is needed. The raw
+    /// union of a collection stands for every chain that changes none of
+    /// its values (the usual case), so most chains never build their own.
+    /// [`ValueCache::collection_admits`] when the unions it needs are
+    /// built: `None` when they are not.
+    pub(crate) fn known_admits(
+        &self,
+        coll: u8,
+        chain_id: u32,
+        chain: &Chain,
+        filter: Filter<'_>,
+    ) -> Option<bool> {
+        let raw = match self.raw_unions.get(usize::from(coll))? {
+            Some(Some(u)) => u,
+            Some(None) => return Some(true),
+            None => return None,
+        };
+        if !chain.may_change(&raw.present) {
+            return Some(filter.admits(raw.bits.as_deref(), &raw.present));
+        }
+        let u = self.unions.get(&(chain_id, coll))?;
+        Some(filter.admits(u.bits.as_deref(), &u.present))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn collection_admits(
         &mut self,
-        collection: usize,
-        values: impl IntoIterator<Item = (u32, &'v [u8])>,
+        coll: u8,
         chain_id: u32,
         chain: &Chain,
         pf: Option<&Prefilter>,
-    ) {
+        filter: Filter<'_>,
+        values: &mut Values<'_>,
+    ) -> bool {
+        let c = usize::from(coll);
+        if c >= self.raw_unions.len() {
+            self.raw_unions.resize(c + 1, None);
+        }
+        if self.raw_unions[c].is_none() {
+            let mut union = Some(Union {
+                bits: pf.map(|pf| vec![0u64; pf.words()]),
+                present: [0; 4],
+            });
+            values(&mut |slot, value| {
+                if slot == NO_SLOT {
+                    union = None;
+                }
+                let Some(u) = union.as_mut() else { return };
+                let s = self.ensure(slot, value, pf);
+                for (x, y) in u.present.iter_mut().zip(self.present[s]) {
+                    *x |= y;
+                }
+                if let Some(bits) = u.bits.as_mut() {
+                    let w = self.words;
+                    for (x, y) in bits.iter_mut().zip(&self.raw_bits[s * w..(s + 1) * w]) {
+                        *x |= y;
+                    }
+                }
+            });
+            self.raw_unions[c] = Some(union);
+        }
+        let raw = match &self.raw_unions[c] {
+            Some(Some(u)) => u,
+            // A value without a slot: no union.
+            _ => return true,
+        };
+        if !chain.may_change(&raw.present) {
+            return filter.admits(raw.bits.as_deref(), &raw.present);
+        }
+        if let Some(u) = self.unions.get(&(chain_id, coll)) {
+            return filter.admits(u.bits.as_deref(), &u.present);
+        }
         let mut union = Union {
             bits: pf.map(|pf| vec![0u64; pf.words()]),
             present: [0; 4],
         };
-        for (slot, value) in values {
+        values(&mut |slot, value| {
             let present = self.present(slot, value, chain_id, chain, pf);
-            for (u, p) in union.present.iter_mut().zip(present) {
-                *u |= p;
+            for (x, y) in union.present.iter_mut().zip(present) {
+                *x |= y;
             }
             if let (Some(u), Some(pf)) = (union.bits.as_mut(), pf) {
-                for (u, b) in u
+                for (x, y) in u
                     .iter_mut()
                     .zip(self.bits(slot, value, chain_id, chain, pf))
                 {
-                    *u |= b;
+                    *x |= y;
                 }
             }
-        }
-        let key = chain_id as usize * UNION_COLLECTIONS.len() + collection;
-        if key >= self.unions.len() {
-            self.unions.resize(key + 1, None);
-        }
-        self.unions[key] = Some(union);
-    }
-
-    /// Whether any value of a whole collection (`collection` indexes
-    /// [`UNION_COLLECTIONS`]) may match a link with this filter after
-    /// chain `chain_id`: `None` until [`ValueCache::build_union`] ran.
-    pub(crate) fn union_admits(
-        &self,
-        collection: usize,
-        chain_id: u32,
-        filter: Filter<'_>,
-    ) -> Option<bool> {
-        let key = chain_id as usize * UNION_COLLECTIONS.len() + collection;
-        let u = self.unions.get(key)?.as_ref()?;
-        Some(filter.admits(u.bits.as_deref(), &u.present))
+        });
+        let admits = filter.admits(union.bits.as_deref(), &union.present);
+        self.unions.insert((chain_id, coll), union);
+        admits
     }
 
     /// The value of `slot` after chain `chain_id`.

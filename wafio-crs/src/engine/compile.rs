@@ -9,8 +9,9 @@ use crate::ast::ir::{
     self, Ctl, CtlSelector, Disruptive, Item, Meta, Rule, SetVar, TargetSelector,
 };
 use crate::ast::Config;
+use crate::engine::cache::union_index;
 use crate::engine::operator::{Operator, OperatorLimits};
-use crate::engine::prefilter::{Chain, Prefilter};
+use crate::engine::prefilter::{ByteSet, Chain, Prefilter};
 use crate::engine::transform::Transform;
 use crate::engine::vars::{CTarget, Select};
 
@@ -223,12 +224,59 @@ pub fn compile(
     }
 }
 
-/// What [`index`] builds: interned chains, the prefilter and the tag table.
+/// What [`index`] builds: interned chains, the prefilter, the tag table
+/// and the gates.
 pub(crate) struct Index {
     pub(crate) chains: Vec<Chain>,
     pub(crate) prefilter: Option<Prefilter>,
     /// Lower-cased tag → id.
     pub(crate) tags: HashMap<String, u32>,
+    /// Per phase, per plan item: the rule's gate, if it has one.
+    pub(crate) gates: [Vec<Option<Gate>>; 6],
+}
+
+/// What a rule can be skipped by before anything of it is read: the
+/// filter of its first link and the collections its targets read. When no
+/// value of those collections passes the filter (see
+/// [`crate::engine::cache::ValueCache::collection_admits`]), the first link
+/// has no match, so neither has the rule. Gates sit apart from the rules,
+/// in one array per phase, so skipping a rule touches a few bytes.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    pub(crate) bit: Option<u32>,
+    pub(crate) bytes: Option<ByteSet>,
+    pub(crate) chain: u32,
+    /// Indexes into [`crate::engine::cache::UNION_COLLECTIONS`].
+    pub(crate) colls: Box<[u8]>,
+}
+
+impl Gate {
+    fn of(rule: &CRule) -> Option<Gate> {
+        // A negated operator matches what filters rule out; `multiMatch`
+        // also tries the values between transformations; counts are numbers.
+        if rule.operator.negated() || rule.multi_match || rule.targets.is_empty() {
+            return None;
+        }
+        let bytes = rule.operator.required_bytes().copied();
+        if rule.prefilter.is_none() && bytes.is_none() {
+            return None;
+        }
+        let mut colls = Vec::with_capacity(rule.targets.len());
+        for t in &rule.targets {
+            if t.count {
+                return None;
+            }
+            colls.push(union_index(t.collection)?);
+        }
+        colls.sort_unstable();
+        colls.dedup();
+        Some(Gate {
+            bit: rule.prefilter,
+            bytes,
+            chain: rule.tchain,
+            colls: colls.into(),
+        })
+    }
 }
 
 /// Interns the transformation chains of every link and gives each link
@@ -276,10 +324,20 @@ pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> Index {
             }
         }
     }
+    let gates = std::array::from_fn(|p| {
+        phases[p]
+            .iter()
+            .map(|item| match item {
+                PlanItem::Rule(r) => Gate::of(r),
+                PlanItem::Marker(_) => None,
+            })
+            .collect()
+    });
     Index {
         chains,
         prefilter,
         tags,
+        gates,
     }
 }
 

@@ -194,6 +194,7 @@ impl EngineBuilder {
             chains: index.chains,
             prefilter: index.prefilter,
             tags: index.tags,
+            gates: index.gates,
             mode: RuleEngineMode::On,
             request_body_access: true,
             response_body_access: false,
@@ -232,6 +233,8 @@ pub struct Engine {
     prefilter: Option<prefilter::Prefilter>,
     /// Lower-cased rule tags → ids (see [`CRule::tag_ids`]).
     tags: std::collections::HashMap<String, u32>,
+    /// Per phase, aligned with the plan: each rule's gate.
+    gates: [Vec<Option<compile::Gate>>; 6],
     mode: RuleEngineMode,
     request_body_access: bool,
     response_body_access: bool,
@@ -450,6 +453,10 @@ impl Engine {
 
     pub(crate) fn tags(&self) -> &std::collections::HashMap<String, u32> {
         &self.tags
+    }
+
+    pub(crate) fn gates(&self, phase: u8) -> &[Option<compile::Gate>] {
+        &self.gates[usize::from(phase.clamp(1, 5))]
     }
 
     pub(crate) fn request_body_access(&self) -> bool {

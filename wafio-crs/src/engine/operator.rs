@@ -364,7 +364,35 @@ impl Operator {
                 Data::Ips(all)
             }
             OperatorKind::ValidateByteRange => {
-                Data::Bytes(parse_byte_ranges(arg).map_err(|e| bad(&e))?)
+                let allowed = parse_byte_ranges(arg).map_err(|e| bad(&e))?;
+                // A match is a byte outside the ranges.
+                required =
+                    prefilter::required_from((0..=255u8).filter(|&b| !allowed[usize::from(b)]));
+                Data::Bytes(allowed)
+            }
+            // Invalid UTF-8 needs a byte above ASCII; a bad escape, a `%`.
+            OperatorKind::ValidateUtf8Encoding => {
+                required = prefilter::required_from(0x80..=0xff);
+                Data::None
+            }
+            OperatorKind::ValidateUrlEncoding => {
+                required = prefilter::required_from([b'%']);
+                Data::None
+            }
+            // A literal argument must occur in the value.
+            OperatorKind::Contains
+            | OperatorKind::StrMatch
+            | OperatorKind::ContainsWord
+            | OperatorKind::BeginsWith
+            | OperatorKind::EndsWith
+            | OperatorKind::Streq
+                if !has_macro =>
+            {
+                required = arg
+                    .bytes()
+                    .next()
+                    .and_then(|b| prefilter::required_from([b]));
+                Data::None
             }
             OperatorKind::Eq
             | OperatorKind::Ge

@@ -176,6 +176,15 @@ fn needles(h: &Hir) -> Option<Set> {
     }
     match h.kind() {
         HirKind::Capture(c) => needles(&c.sub),
+        // `x{2,}` holds `xx`: the sub-pattern repeated `min` times.
+        HirKind::Repetition(r) if (2..=4).contains(&r.min) && exact(&r.sub).is_some() => {
+            let sub = exact(&r.sub)?;
+            let mut acc = vec![Vec::new()];
+            for _ in 0..r.min {
+                acc = product(&acc, &sub)?;
+            }
+            valid(&acc).then(|| cut(acc))
+        }
         HirKind::Repetition(r) if r.min >= 1 => needles(&r.sub),
         HirKind::Alternation(alts) => {
             let mut out = Vec::new();
@@ -413,6 +422,15 @@ pub(crate) fn hir_required_bytes(hir: &Hir) -> Option<ByteSet> {
     worth(required(hir)?)
 }
 
+/// A required-byte set from its bytes (see [`hir_required_bytes`]).
+pub(crate) fn required_from(bytes: impl IntoIterator<Item = u8>) -> Option<ByteSet> {
+    let mut s = [0; 4];
+    for b in bytes {
+        add_byte(&mut s, b);
+    }
+    (s != [0; 4]).then_some(s).and_then(worth)
+}
+
 /// [`hir_required_bytes`] for phrase operators: the first byte of every
 /// phrase (phrases match ASCII case-insensitively).
 pub(crate) fn phrase_required_bytes<S: AsRef<[u8]>>(phrases: &[S]) -> Option<ByteSet> {
@@ -541,6 +559,8 @@ mod tests {
             Some(vec!["barbaz".into(), "foobaz".into()])
         );
         assert_eq!(n("a[bB]c"), Some(vec!["abc".into()]));
+        assert_eq!(n("\\.{2,3}/"), Some(vec!["..".into()]));
+        assert_eq!(n("x[/;]\\.{2,}"), Some(vec!["..".into()]));
         // Optional parts are not necessary.
         assert_eq!(n("x?"), None);
         assert_eq!(n("[a-z]+"), None);

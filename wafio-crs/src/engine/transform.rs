@@ -677,13 +677,13 @@ fn base64_decode(b: &[u8], forgiving: bool, out: &mut Vec<u8>) {
     if clean.len() % 4 == 1 {
         clean.pop();
     }
-    let engine = base64::engine::GeneralPurpose::new(
+    const ENGINE: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new()
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
-    if let Ok(v) = engine.decode(&clean) {
+    if let Ok(v) = ENGINE.decode(&clean) {
         out.extend_from_slice(&v);
     }
 }

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::ast::ir::{Ctl, Disruptive, SetVarOp, Template, TemplatePart};
-use crate::engine::cache::{Filter, ValueCache, UNION_COLLECTIONS};
-use crate::engine::compile::{compile_ctl_select, CRule, PlanItem, RuleSel};
+use crate::engine::cache::{union_index, Filter, ValueCache, UNION_COLLECTIONS};
+use crate::engine::compile::{compile_ctl_select, CRule, Gate, PlanItem, RuleSel};
 use crate::engine::operator::{atoi, OpArg};
+use crate::engine::prefilter::{byte_set, intersects, ByteSet};
 use crate::engine::transform::Transform;
 use crate::engine::vars::{
     CTarget, ResponseData, RuleInfo, Select, TxMap, VarSource, VarValue, NO_SLOT,
@@ -244,9 +245,10 @@ impl<'e> Transaction<'e> {
         }
         let engine = self.engine;
         let items = engine.phase(phase);
+        let gates = engine.gates(phase);
         let mut skip_to: Option<&str> = None;
         let mut skip_n = 0u32;
-        for item in items {
+        for (item, gate) in items.iter().zip(gates) {
             if self.disrupted() || self.allow == Allow::Phase(phase) {
                 break;
             }
@@ -268,6 +270,9 @@ impl<'e> Transaction<'e> {
                         continue;
                     }
                     if self.removed.iter().any(|sel| sel.selects(rule)) {
+                        continue;
+                    }
+                    if gate.as_ref().is_some_and(|g| !self.gate_admits(g)) {
                         continue;
                     }
                     if self.eval_rule(rule, phase) {
@@ -348,6 +353,7 @@ impl<'e> Transaction<'e> {
                 bytes: link.operator.required_bytes(),
             };
             let filter = (filter.is_some() && !link.operator.negated()).then_some(filter);
+            let bytes = filter.and_then(|f| f.bytes);
             // `ctl:ruleRemoveTarget*` exclusions that apply to this rule,
             // looked up once per link.
             let removed: Vec<(&str, &Select)> = self
@@ -369,43 +375,19 @@ impl<'e> Transaction<'e> {
                 // (its prefilter bit is in no value's bits) is skipped in
                 // one step, whatever the selection and exclusions (they
                 // only narrow it); the union is built once per transaction.
-                let union = filter
+                // A whole collection none of whose values passes the
+                // filter is skipped in one step, whatever the selection and
+                // exclusions (they only narrow it).
+                let skip = filter
                     .filter(|_| !link.multi_match && !t.count)
-                    .and_then(|f| {
-                        let coll = UNION_COLLECTIONS.iter().position(|c| *c == t.collection)?;
-                        Some((f, coll))
-                    });
-                if let Some((f, coll)) = union {
-                    let known = self.cache.borrow().union_admits(coll, link.tchain, f);
-                    let admits = known.unwrap_or_else(|| {
-                        let all = CTarget {
-                            collection: t.collection,
-                            select: Select::All,
-                            exclusions: Vec::new(),
-                            count: false,
-                        };
-                        let mut values = Vec::new();
-                        src.for_each(&all, &[], &mut |v| values.push((v.slot, v.value)));
-                        if values.iter().any(|(s, _)| *s == NO_SLOT) {
-                            return true;
-                        }
-                        let mut cache = self.cache.borrow_mut();
-                        cache.build_union(
-                            coll,
-                            values.iter().map(|(s, v)| (*s, &v[..])),
-                            link.tchain,
-                            chain,
-                            pf,
-                        );
-                        cache.union_admits(coll, link.tchain, f).unwrap_or(true)
-                    });
-                    if !admits {
-                        continue;
-                    }
+                    .zip(union_index(t.collection))
+                    .is_some_and(|(f, coll)| !self.collection_admits(coll, link.tchain, f));
+                if skip {
+                    continue;
                 }
                 src.for_each(t, &extra, &mut |v| {
                     let hit = if v.slot == NO_SLOT {
-                        eval_value(link, &v.value, &arg, &mut buf_a, &mut buf_b)
+                        eval_value(link, &v.value, &arg, bytes, &mut buf_a, &mut buf_b)
                     } else if link.multi_match {
                         // The operator sees the value after each change:
                         // the filter holds only for a value no step changes.
@@ -416,7 +398,7 @@ impl<'e> Transaction<'e> {
                         if ruled_out {
                             None
                         } else {
-                            eval_value(link, &v.value, &arg, &mut buf_a, &mut buf_b)
+                            eval_value(link, &v.value, &arg, bytes, &mut buf_a, &mut buf_b)
                         }
                     } else {
                         self.eval_slot(link, &v, &arg, filter)
@@ -427,6 +409,46 @@ impl<'e> Transaction<'e> {
                 });
             }
         }
+    }
+
+    /// Whether the gate of a rule lets it be evaluated.
+    fn gate_admits(&self, g: &Gate) -> bool {
+        let filter = Filter {
+            bit: g.bit.filter(|_| self.engine.prefilter().is_some()),
+            bytes: g.bytes.as_ref(),
+        };
+        g.colls
+            .iter()
+            .any(|&c| self.collection_admits(c, g.chain, filter))
+    }
+
+    /// [`ValueCache::collection_admits`] for this transaction's values.
+    fn collection_admits(&self, coll: u8, chain_id: u32, filter: Filter<'_>) -> bool {
+        let chain = self.engine.chain(chain_id);
+        if let Some(known) = self
+            .cache
+            .borrow()
+            .known_admits(coll, chain_id, chain, filter)
+        {
+            return known;
+        }
+        let src = self.source();
+        let all = CTarget {
+            collection: UNION_COLLECTIONS[usize::from(coll)],
+            select: Select::All,
+            exclusions: Vec::new(),
+            count: false,
+        };
+        let mut values =
+            |f: &mut dyn FnMut(u32, &[u8])| src.for_each(&all, &[], &mut |v| f(v.slot, &v.value));
+        self.cache.borrow_mut().collection_admits(
+            coll,
+            chain_id,
+            chain,
+            self.engine.prefilter(),
+            filter,
+            &mut values,
+        )
     }
 
     /// [`eval_value`] for a value with a slot: the filter and the
@@ -697,18 +719,25 @@ fn set_var(
 /// Transforms a value as the rule says and runs its operator: on the final
 /// value, or with `multiMatch` on the value before and after each change.
 /// Returns the matched (transformed) value and captures.
+/// `bytes`, when given, are bytes of which a match needs one: a value
+/// without any is not given to the operator.
 fn eval_value(
     link: &CRule,
     value: &[u8],
     arg: &OpArg<'_>,
+    bytes: Option<&ByteSet>,
     a: &mut Vec<u8>,
     b: &mut Vec<u8>,
 ) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let try_op = |v: &[u8]| match bytes {
+        Some(req) if !intersects(req, &byte_set(v)) => None,
+        _ => try_op(link, v, arg),
+    };
     if link.transforms.is_empty() {
-        return try_op(link, value, arg);
+        return try_op(value);
     }
     if link.multi_match {
-        if let Some(hit) = try_op(link, value, arg) {
+        if let Some(hit) = try_op(value) {
             return Some(hit);
         }
     }
@@ -718,7 +747,7 @@ fn eval_value(
         let changed = Transform::apply(*t, a, b);
         std::mem::swap(a, b);
         if link.multi_match && changed {
-            if let Some(hit) = try_op(link, a, arg) {
+            if let Some(hit) = try_op(a) {
                 return Some(hit);
             }
         }
@@ -726,5 +755,5 @@ fn eval_value(
     if link.multi_match {
         return None;
     }
-    try_op(link, a, arg)
+    try_op(a)
 }
