@@ -95,8 +95,18 @@ fn compile_select(sel: &TargetSelector) -> Result<Select, String> {
     Ok(match sel {
         TargetSelector::All => Select::All,
         TargetSelector::Key(k) => Select::Key(k.to_ascii_lowercase()),
+        // `^` and a plain word: a prefix test.
+        TargetSelector::Regex(r)
+            if r.len() > 1
+                && r.starts_with('^')
+                && r[1..]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+        {
+            Select::Prefix(r[1..].to_ascii_lowercase())
+        }
         TargetSelector::Regex(r) => Select::Regex(
-            regex::RegexBuilder::new(r)
+            regex::bytes::RegexBuilder::new(r)
                 .case_insensitive(true)
                 .size_limit(1 << 20)
                 .build()
@@ -373,5 +383,22 @@ impl RuleSel {
                     .any(|p| matches!(p, ir::TemplatePart::Literal(l) if l == msg))
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchored_word_selectors_are_prefix_tests() {
+        let sel = compile_select(&TargetSelector::Regex("^header_name_".into())).expect("ok");
+        assert!(matches!(sel, Select::Prefix(_)));
+        assert!(sel.selects(b"Header_Name_920450_x"));
+        assert!(!sel.selects(b"xheader_name_"));
+        assert!(!sel.selects(b"header"));
+        let sel = compile_select(&TargetSelector::Regex("^ab|cd".into())).expect("ok");
+        assert!(matches!(sel, Select::Regex(_)));
+        assert!(sel.selects(b"xCD"), "case-insensitive regex on bytes");
     }
 }

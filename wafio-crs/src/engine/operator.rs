@@ -501,6 +501,14 @@ impl Operator {
                     if !re.is_match(value) {
                         return None;
                     }
+                    // Without groups, the match is capture 0.
+                    if re.captures_len() == 1 {
+                        let m = re.find(value)?.as_bytes().to_vec();
+                        return Some(Matched {
+                            data: m.clone(),
+                            captures: vec![m],
+                        });
+                    }
                     let caps = re.captures(value)?;
                     let groups: Vec<Vec<u8>> = (0..caps.len().min(10))
                         .map(|i| {
@@ -925,6 +933,12 @@ mod tests {
             .eval(b"1 UNION  select", &OpArg::new(&no_macros), true)
             .expect("match");
         assert_eq!(m.captures, vec![b"UNION  select".to_vec(), b"  ".to_vec()]);
+        // Without groups the capture is the match itself.
+        let o = op("rx", r"b+");
+        let m = o
+            .eval(b"abbc", &OpArg::new(&no_macros), true)
+            .expect("match");
+        assert_eq!(m.captures, vec![b"bb".to_vec()]);
         let err = Operator::compile(
             "rx",
             "a(?=b)",

@@ -515,6 +515,9 @@ impl Prefilter {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            // A DFA: a few MiB more than the default NFA, fewer steps per
+            // byte of every value of every request.
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&patterns)
             .ok()?;
         Some(Prefilter {

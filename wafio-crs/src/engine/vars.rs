@@ -23,7 +23,10 @@ pub enum Select {
     /// The member with this key (lower-cased).
     Key(String),
     /// Members whose key matches (case-insensitive).
-    Regex(regex::Regex),
+    Regex(regex::bytes::Regex),
+    /// Members whose key starts with this lower-case text: a `/^literal/`
+    /// selector (CRS's `TX:/^header_name_920450_/`), without a regex.
+    Prefix(String),
 }
 
 impl Select {
@@ -32,7 +35,10 @@ impl Select {
         match self {
             Select::All => true,
             Select::Key(k) => key.eq_ignore_ascii_case(k.as_bytes()),
-            Select::Regex(re) => re.is_match(&String::from_utf8_lossy(key)),
+            Select::Regex(re) => re.is_match(key),
+            Select::Prefix(p) => key
+                .get(..p.len())
+                .is_some_and(|k| k.eq_ignore_ascii_case(p.as_bytes())),
         }
     }
 }
