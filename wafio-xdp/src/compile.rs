@@ -401,8 +401,8 @@ mod tests {
                 "c2"
             ]
         );
-        assert_eq!(c.allow.len(), 2);
-        assert_eq!(c.block.len(), 3);
+        assert_eq!(c.allow.len(), 3);
+        assert_eq!(c.block.len(), 4);
         assert!(c.block.iter().all(|(_, id)| *id == 5));
         // web: tcp 80 and 443; dns: udp 53 with group 1; telnet: drop 23.
         assert!(c.ports.contains(&PortEntry {
@@ -425,7 +425,7 @@ mod tests {
         assert_eq!(c.settings.pkt_burst_ns, 50 * 10_000_000);
         assert_eq!(c.settings.byte_cost_ps, 1_000_000);
         assert_eq!(c.egress_ports, vec![(6, 4444, 9)]);
-        assert_eq!(c.egress.len(), 1);
+        assert_eq!(c.egress.len(), 3);
     }
 
     #[test]

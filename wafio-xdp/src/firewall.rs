@@ -18,8 +18,8 @@ use crate::compile::{
 use crate::error::Error;
 use crate::geo::GeoSources;
 use crate::maps::{
-    self, error_chain, put_exact, put_lpm, rd_err, rm_err, wr_err, AddrKey, AddrVal, Counter,
-    ExactMap, GroupKey, LpmMap, Maps, PortKey, PortVal, RuleMeta, SettingsRaw, MAP_NAMES,
+    self, error_chain, put_lpm, rd_err, rm_err, wr_err, AddrKey, AddrVal, Counter, ExactMaps,
+    GroupKey, LpmMap, Maps, PortKey, PortVal, RuleMeta, SettingsRaw, MAP_NAMES,
 };
 use crate::rules::{Cidr, RuleSet};
 use crate::sys;
@@ -91,8 +91,9 @@ impl std::str::FromStr for AttachMode {
 /// Load-time options.
 #[derive(Debug, Clone)]
 pub struct FirewallOptions {
-    /// `max_entries` of each exact-address hash (both generations share it:
-    /// a swap needs room for the old and the new set). Default 262 144.
+    /// `max_entries` of each exact-address hash: every list has one for
+    /// IPv4 hosts and one for IPv6 hosts (both generations share it: a swap
+    /// needs room for the old and the new set). Default 262 144.
     pub exact_capacity: u32,
     /// `max_entries` of each LPM trie. Default 262 144.
     pub prefix_capacity: u32,
@@ -551,20 +552,26 @@ impl Firewall {
             carried_live: 0,
         };
         // Capacity checks up front: a clear error before any write.
-        let ecap = maps::capacity(&m.block_exact);
+        let ecap = m.block_exact.capacity();
         let pcap = maps::capacity(&m.block_lpm);
         for (name, list, cap_exact, cap_lpm) in [
             ("allow", &c.allow, ecap, pcap),
             ("block", &c.block, ecap, pcap),
             ("egress", &c.egress, ecap, pcap),
         ] {
-            let hosts = list.iter().filter(|(c, _)| c.is_host()).count();
-            let prefixes = list.len() - hosts;
-            if hosts as u64 > u64::from(cap_exact) {
-                return Err(Error::MapFull {
-                    map: format!("{name}_exact"),
-                    capacity: cap_exact,
-                });
+            let hosts4 = list
+                .iter()
+                .filter(|(c, _)| c.is_host() && maps::v4_of(&c.mapped()).is_some())
+                .count();
+            let hosts6 = list.iter().filter(|(c, _)| c.is_host()).count() - hosts4;
+            let prefixes = list.len() - hosts4 - hosts6;
+            for (hosts, suffix) in [(hosts4, "4"), (hosts6, "")] {
+                if hosts as u64 > u64::from(cap_exact) {
+                    return Err(Error::MapFull {
+                        map: format!("{name}_exact{suffix}"),
+                        capacity: cap_exact,
+                    });
+                }
             }
             if prefixes as u64 > u64::from(cap_lpm) {
                 return Err(Error::MapFull {
@@ -600,26 +607,13 @@ impl Firewall {
             }
         }
 
-        for (list, exact, lpm, ename, lname) in [
-            (
-                &c.allow,
-                &mut m.allow_exact,
-                &mut m.allow_lpm,
-                "allow_exact",
-                "allow_lpm",
-            ),
-            (
-                &c.block,
-                &mut m.block_exact,
-                &mut m.block_lpm,
-                "block_exact",
-                "block_lpm",
-            ),
+        for (list, exact, lpm, lname) in [
+            (&c.allow, &mut m.allow_exact, &mut m.allow_lpm, "allow_lpm"),
+            (&c.block, &mut m.block_exact, &mut m.block_lpm, "block_lpm"),
             (
                 &c.egress,
                 &mut m.egress_exact,
                 &mut m.egress_lpm,
-                "egress_exact",
                 "egress_lpm",
             ),
         ] {
@@ -634,7 +628,7 @@ impl Firewall {
                     expires_ns: 0,
                 };
                 if cidr.is_host() {
-                    put_exact(exact, ename, k, v)?;
+                    exact.insert(k, v)?;
                     report.exact_entries += 1;
                 } else {
                     put_lpm(lpm, lname, u32::from(cidr.mapped_len()), k, v)?;
@@ -645,13 +639,13 @@ impl Firewall {
 
         // Which maps hold entries: the programs skip lookups in empty ones.
         let mut nonempty = 0u32;
-        for (list, eb, lb) in [
-            (&c.allow, maps::LIST_ALLOW_EXACT, maps::LIST_ALLOW_LPM),
-            (&c.block, maps::LIST_BLOCK_EXACT, maps::LIST_BLOCK_LPM),
-            (&c.egress, maps::LIST_EGRESS_EXACT, maps::LIST_EGRESS_LPM),
+        for (list, which) in [
+            (&c.allow, List::Allow),
+            (&c.block, List::Block),
+            (&c.egress, List::Egress),
         ] {
             for (cidr, _) in list {
-                nonempty |= if cidr.is_host() { eb } else { lb };
+                nonempty |= nonempty_bit(which, &cidr.mapped(), cidr.is_host());
             }
         }
         if !c.ports.is_empty() {
@@ -662,22 +656,18 @@ impl Firewall {
         }
 
         // Carry live entries (CLI block/allow) that have not expired.
-        for (exact, lpm, ename, lname, eb, lb) in [
+        for (which, exact, lpm, lname) in [
             (
+                List::Allow,
                 &mut m.allow_exact,
                 &mut m.allow_lpm,
-                "allow_exact",
                 "allow_lpm",
-                maps::LIST_ALLOW_EXACT,
-                maps::LIST_ALLOW_LPM,
             ),
             (
+                List::Block,
                 &mut m.block_exact,
                 &mut m.block_lpm,
-                "block_exact",
                 "block_lpm",
-                maps::LIST_BLOCK_EXACT,
-                maps::LIST_BLOCK_LPM,
             ),
         ] {
             if !carry_live {
@@ -687,17 +677,15 @@ impl Firewall {
                 (v.rule_id == RULE_LIVE_BLOCK || v.rule_id == RULE_LIVE_ALLOW)
                     && (v.expires_ns == 0 || v.expires_ns > now)
             };
-            let mut carry = Vec::new();
-            for item in exact.iter() {
-                let (k, v) = item.map_err(rd_err(ename))?;
-                if k.gen == cur && live(&v) {
-                    carry.push((k, v));
-                }
-            }
+            let carry: Vec<(AddrKey, AddrVal)> = exact
+                .entries()?
+                .into_iter()
+                .filter(|(k, v)| k.gen == cur && live(v))
+                .collect();
             for (mut k, v) in carry {
                 k.gen = new;
-                put_exact(exact, ename, k, v)?;
-                nonempty |= eb;
+                exact.insert(k, v)?;
+                nonempty |= nonempty_bit(which, &k.addr, true);
                 report.carried_live += 1;
             }
             let mut carry = Vec::new();
@@ -710,7 +698,7 @@ impl Firewall {
             for (len, mut k, v) in carry {
                 k.gen = new;
                 put_lpm(lpm, lname, len - 32, k, v)?;
-                nonempty |= lb;
+                nonempty |= nonempty_bit(which, &k.addr, false);
                 report.carried_live += 1;
             }
         }
@@ -788,12 +776,8 @@ impl Firewall {
     /// Removes every keyed entry of generation `gen`.
     fn clear_gen(&mut self, gen: u32) -> Result<(), Error> {
         let m = &mut self.maps;
-        for (exact, name) in [
-            (&mut m.allow_exact, "allow_exact"),
-            (&mut m.block_exact, "block_exact"),
-            (&mut m.egress_exact, "egress_exact"),
-        ] {
-            clear_exact(exact, name, |k| k.gen == gen)?;
+        for exact in [&mut m.allow_exact, &mut m.block_exact, &mut m.egress_exact] {
+            exact.remove_keys_where(|k| k.gen == gen)?;
         }
         for (lpm, name) in [
             (&mut m.allow_lpm, "allow_lpm"),
@@ -827,27 +811,12 @@ impl Firewall {
         Ok(())
     }
 
-    fn lists(&mut self, list: List) -> (&mut ExactMap, &mut LpmMap, &'static str, &'static str) {
+    fn lists(&mut self, list: List) -> (&mut ExactMaps, &mut LpmMap, &'static str) {
         let m = &mut self.maps;
         match list {
-            List::Allow => (
-                &mut m.allow_exact,
-                &mut m.allow_lpm,
-                "allow_exact",
-                "allow_lpm",
-            ),
-            List::Block => (
-                &mut m.block_exact,
-                &mut m.block_lpm,
-                "block_exact",
-                "block_lpm",
-            ),
-            List::Egress => (
-                &mut m.egress_exact,
-                &mut m.egress_lpm,
-                "egress_exact",
-                "egress_lpm",
-            ),
+            List::Allow => (&mut m.allow_exact, &mut m.allow_lpm, "allow_lpm"),
+            List::Block => (&mut m.block_exact, &mut m.block_lpm, "block_lpm"),
+            List::Egress => (&mut m.egress_exact, &mut m.egress_lpm, "egress_lpm"),
         }
     }
 
@@ -872,7 +841,7 @@ impl Firewall {
                 .max(1),
             None => 0,
         };
-        let (exact, lpm, ename, lname) = self.lists(list);
+        let (exact, lpm, lname) = self.lists(list);
         let k = AddrKey {
             gen,
             addr: cidr.mapped(),
@@ -883,20 +852,13 @@ impl Firewall {
             expires_ns,
         };
         if cidr.is_host() {
-            put_exact(exact, ename, k, v)?;
+            exact.insert(k, v)?;
         } else {
             put_lpm(lpm, lname, u32::from(cidr.mapped_len()), k, v)?;
         }
         // Tell the programs the map is no longer empty (the entry is
         // written first, so no packet looks before it exists).
-        let bit = match (list, cidr.is_host()) {
-            (List::Allow, true) => maps::LIST_ALLOW_EXACT,
-            (List::Allow, false) => maps::LIST_ALLOW_LPM,
-            (List::Block, true) => maps::LIST_BLOCK_EXACT,
-            (List::Block, false) => maps::LIST_BLOCK_LPM,
-            (List::Egress, true) => maps::LIST_EGRESS_EXACT,
-            (List::Egress, false) => maps::LIST_EGRESS_LPM,
-        };
+        let bit = nonempty_bit(list, &k.addr, cidr.is_host());
         let mut st = self.settings(gen)?;
         if st.nonempty & bit == 0 || st.user_state & maps::STATE_LIVE == 0 {
             st.nonempty |= bit;
@@ -921,17 +883,16 @@ impl Firewall {
     /// present.
     pub fn remove(&mut self, list: List, cidr: Cidr) -> Result<bool, Error> {
         let gen = self.maps.active()?;
-        let (exact, lpm, ename, lname) = self.lists(list);
+        let (exact, lpm, lname) = self.lists(list);
         let k = AddrKey {
             gen,
             addr: cidr.mapped(),
         };
-        let (r, name) = if cidr.is_host() {
-            (exact.remove(&k), ename)
-        } else {
-            let key = Key::new(32 + u32::from(cidr.mapped_len()), k);
-            (lpm.remove(&key), lname)
-        };
+        if cidr.is_host() {
+            return exact.remove(&k);
+        }
+        let key = Key::new(32 + u32::from(cidr.mapped_len()), k);
+        let (r, name) = (lpm.remove(&key), lname);
         match r {
             Ok(()) => Ok(true),
             Err(e) if maps::is_not_found(&e) => Ok(false),
@@ -947,8 +908,8 @@ impl Firewall {
         let expired = |v: &AddrVal| v.expires_ns != 0 && v.expires_ns <= now;
         let mut n = 0;
         for list in [List::Allow, List::Block, List::Egress] {
-            let (exact, lpm, ename, lname) = self.lists(list);
-            n += clear_exact_by_value(exact, ename, expired)?;
+            let (exact, lpm, lname) = self.lists(list);
+            n += exact.remove_values_where(expired)?;
             n += clear_lpm(lpm, lname, |_, v| expired(v))?;
         }
         Ok(n)
@@ -986,28 +947,10 @@ impl Firewall {
         let now = sys::monotonic_ns();
         let mut out = Vec::new();
         let m = &self.maps;
-        for (list, exact, lpm, ename, lname) in [
-            (
-                List::Allow,
-                &m.allow_exact,
-                &m.allow_lpm,
-                "allow_exact",
-                "allow_lpm",
-            ),
-            (
-                List::Block,
-                &m.block_exact,
-                &m.block_lpm,
-                "block_exact",
-                "block_lpm",
-            ),
-            (
-                List::Egress,
-                &m.egress_exact,
-                &m.egress_lpm,
-                "egress_exact",
-                "egress_lpm",
-            ),
+        for (list, exact, lpm, lname) in [
+            (List::Allow, &m.allow_exact, &m.allow_lpm, "allow_lpm"),
+            (List::Block, &m.block_exact, &m.block_lpm, "block_lpm"),
+            (List::Egress, &m.egress_exact, &m.egress_lpm, "egress_lpm"),
         ] {
             let mut push = |addr: [u8; 16], len: u32, v: AddrVal| {
                 if v.expires_ns != 0 && v.expires_ns <= now {
@@ -1025,8 +968,7 @@ impl Firewall {
                     });
                 }
             };
-            for item in exact.iter() {
-                let (k, v) = item.map_err(rd_err(ename))?;
+            for (k, v) in exact.entries()? {
                 if k.gen == gen {
                     push(k.addr, 128, v);
                 }
@@ -1157,7 +1099,14 @@ where
 
 fn load_object(opts: &FirewallOptions, pin: Option<&Path>) -> Result<(Ebpf, Maps), Error> {
     let mut loader = EbpfLoader::new();
-    for name in ["allow_exact", "block_exact", "egress_exact"] {
+    for name in [
+        "allow_exact",
+        "allow_exact4",
+        "block_exact",
+        "block_exact4",
+        "egress_exact",
+        "egress_exact4",
+    ] {
         loader.map_max_entries(name, opts.exact_capacity.max(1));
     }
     for name in ["allow_lpm", "block_lpm", "egress_lpm"] {
@@ -1205,39 +1154,6 @@ fn zero_counters_clone(z: &[Counter]) -> Result<PerCpuValues<Counter>, Error> {
     PerCpuValues::try_from(z.to_vec()).map_err(io_err("per-CPU values".into()))
 }
 
-fn clear_exact(
-    m: &mut ExactMap,
-    name: &str,
-    pred: impl Fn(&AddrKey) -> bool,
-) -> Result<usize, Error> {
-    let keys: Vec<AddrKey> = m
-        .keys()
-        .filter_map(Result::ok)
-        .filter(|k| pred(k))
-        .collect();
-    for k in &keys {
-        m.remove(k).map_err(rm_err(name))?;
-    }
-    Ok(keys.len())
-}
-
-fn clear_exact_by_value(
-    m: &mut ExactMap,
-    name: &str,
-    pred: impl Fn(&AddrVal) -> bool,
-) -> Result<usize, Error> {
-    let keys: Vec<AddrKey> = m
-        .iter()
-        .filter_map(Result::ok)
-        .filter(|(_, v)| pred(v))
-        .map(|(k, _)| k)
-        .collect();
-    for k in &keys {
-        m.remove(k).map_err(rm_err(name))?;
-    }
-    Ok(keys.len())
-}
-
 fn clear_lpm(
     m: &mut LpmMap,
     name: &str,
@@ -1253,6 +1169,23 @@ fn clear_lpm(
         m.remove(k).map_err(rm_err(name))?;
     }
     Ok(keys.len())
+}
+
+/// The `settings.nonempty` bit of the map an entry of `list` lives in:
+/// exact hosts by family (IPv4-mapped or not), prefixes in the LPM trie.
+fn nonempty_bit(list: List, addr: &[u8; 16], host: bool) -> u32 {
+    let v4 = maps::v4_of(addr).is_some();
+    match (list, host, v4) {
+        (List::Allow, true, true) => maps::LIST_ALLOW_EXACT4,
+        (List::Allow, true, false) => maps::LIST_ALLOW_EXACT,
+        (List::Allow, false, _) => maps::LIST_ALLOW_LPM,
+        (List::Block, true, true) => maps::LIST_BLOCK_EXACT4,
+        (List::Block, true, false) => maps::LIST_BLOCK_EXACT,
+        (List::Block, false, _) => maps::LIST_BLOCK_LPM,
+        (List::Egress, true, true) => maps::LIST_EGRESS_EXACT4,
+        (List::Egress, true, false) => maps::LIST_EGRESS_EXACT,
+        (List::Egress, false, _) => maps::LIST_EGRESS_LPM,
+    }
 }
 
 fn decode_event(b: &[u8]) -> Option<DropEvent> {

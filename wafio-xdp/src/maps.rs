@@ -17,6 +17,15 @@ pub(crate) struct AddrKey {
     pub addr: [u8; 16],
 }
 
+/// `struct addr4_key`: key of the `*_exact4` maps (IPv4 hosts).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Addr4Key {
+    pub gen: u32,
+    /// Network order.
+    pub addr: [u8; 4],
+}
+
 /// `struct addr_val`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +95,9 @@ pub(crate) const LIST_EGRESS_EXACT: u32 = 1 << 4;
 pub(crate) const LIST_EGRESS_LPM: u32 = 1 << 5;
 pub(crate) const LIST_PORTS: u32 = 1 << 6;
 pub(crate) const LIST_EGRESS_PORTS: u32 = 1 << 7;
+pub(crate) const LIST_ALLOW_EXACT4: u32 = 1 << 8;
+pub(crate) const LIST_BLOCK_EXACT4: u32 = 1 << 9;
+pub(crate) const LIST_EGRESS_EXACT4: u32 = 1 << 10;
 
 /// `struct counter`.
 #[repr(C)]
@@ -126,6 +138,8 @@ pub(crate) struct DropEventRaw {
 // the layouts match the C definitions (checked by the size test below).
 unsafe impl aya::Pod for AddrKey {}
 // SAFETY: as above.
+unsafe impl aya::Pod for Addr4Key {}
+// SAFETY: as above.
 unsafe impl aya::Pod for AddrVal {}
 // SAFETY: as above.
 unsafe impl aya::Pod for PortKey {}
@@ -141,14 +155,17 @@ unsafe impl aya::Pod for Counter {}
 unsafe impl aya::Pod for RuleMeta {}
 
 /// Names of every map of the object (also their pin file names).
-pub(crate) const MAP_NAMES: [&str; 16] = [
+pub(crate) const MAP_NAMES: [&str; 19] = [
     "active_gen",
     "settings",
     "allow_exact",
+    "allow_exact4",
     "allow_lpm",
     "block_exact",
+    "block_exact4",
     "block_lpm",
     "egress_exact",
+    "egress_exact4",
     "egress_lpm",
     "port_rules",
     "egress_ports",
@@ -161,17 +178,18 @@ pub(crate) const MAP_NAMES: [&str; 16] = [
 ];
 
 pub(crate) type ExactMap = HashMap<MapData, AddrKey, AddrVal>;
+pub(crate) type Exact4Map = HashMap<MapData, Addr4Key, AddrVal>;
 pub(crate) type LpmMap = LpmTrie<MapData, AddrKey, AddrVal>;
 
 /// Typed handles on every map.
 pub(crate) struct Maps {
     pub active_gen: Array<MapData, u32>,
     pub settings: Array<MapData, SettingsRaw>,
-    pub allow_exact: ExactMap,
+    pub allow_exact: ExactMaps,
     pub allow_lpm: LpmMap,
-    pub block_exact: ExactMap,
+    pub block_exact: ExactMaps,
     pub block_lpm: LpmMap,
-    pub egress_exact: ExactMap,
+    pub egress_exact: ExactMaps,
     pub egress_lpm: LpmMap,
     pub port_rules: HashMap<MapData, PortKey, PortVal>,
     pub egress_ports: HashMap<MapData, PortKey, PortVal>,
@@ -216,14 +234,24 @@ impl Maps {
                 m.try_into().map_err(map_err($name, "opening"))?
             }};
         }
+        macro_rules! exact {
+            ($name:literal, $name4:literal) => {
+                ExactMaps {
+                    v6: typed!($name),
+                    v4: typed!($name4),
+                    name: $name,
+                    name4: $name4,
+                }
+            };
+        }
         Ok(Maps {
             active_gen: typed!("active_gen"),
             settings: typed!("settings"),
-            allow_exact: typed!("allow_exact"),
+            allow_exact: exact!("allow_exact", "allow_exact4"),
             allow_lpm: typed!("allow_lpm"),
-            block_exact: typed!("block_exact"),
+            block_exact: exact!("block_exact", "block_exact4"),
             block_lpm: typed!("block_lpm"),
-            egress_exact: typed!("egress_exact"),
+            egress_exact: exact!("egress_exact", "egress_exact4"),
             egress_lpm: typed!("egress_lpm"),
             port_rules: typed!("port_rules"),
             egress_ports: typed!("egress_ports"),
@@ -253,6 +281,144 @@ impl Maps {
     }
 }
 
+/// The IPv4 address of a 16-byte address when it is IPv4-mapped
+/// (`::ffff:a.b.c.d`): such hosts live in the `*_exact4` maps.
+pub(crate) fn v4_of(addr: &[u8; 16]) -> Option<[u8; 4]> {
+    let (head, tail) = addr.split_at(12);
+    if head == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] {
+        tail.try_into().ok()
+    } else {
+        None
+    }
+}
+
+/// The two exact-host hashes of one list: IPv4-mapped addresses in `v4`
+/// (8-byte keys), every other address in `v6`. Keys are given and returned
+/// in the 16-byte mapped form, so callers never see the split.
+pub(crate) struct ExactMaps {
+    pub v6: ExactMap,
+    pub v4: Exact4Map,
+    pub name: &'static str,
+    pub name4: &'static str,
+}
+
+impl ExactMaps {
+    /// `max_entries` of each of the two maps.
+    pub fn capacity(&self) -> u32 {
+        capacity(&self.v6)
+    }
+
+    /// Name of the map `addr` belongs in.
+    pub fn name_for(&self, addr: &[u8; 16]) -> &'static str {
+        if v4_of(addr).is_some() {
+            self.name4
+        } else {
+            self.name
+        }
+    }
+
+    pub fn insert(&mut self, k: AddrKey, v: AddrVal) -> Result<(), Error> {
+        // The capacity is read only on error: one syscall per entry.
+        match v4_of(&k.addr) {
+            Some(addr) => self
+                .v4
+                .insert(Addr4Key { gen: k.gen, addr }, v, 0)
+                .map_err(|e| full_or(e, self.name4, capacity(&self.v4))),
+            None => self
+                .v6
+                .insert(k, v, 0)
+                .map_err(|e| full_or(e, self.name, capacity(&self.v6))),
+        }
+    }
+
+    /// Removes `k`; false when it was not there.
+    pub fn remove(&mut self, k: &AddrKey) -> Result<bool, Error> {
+        let r = match v4_of(&k.addr) {
+            Some(addr) => self.v4.remove(&Addr4Key { gen: k.gen, addr }),
+            None => self.v6.remove(k),
+        };
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(rm_err(self.name_for(&k.addr))(e)),
+        }
+    }
+
+    /// Every entry of both maps, keys in the mapped form.
+    pub fn entries(&self) -> Result<Vec<(AddrKey, AddrVal)>, Error> {
+        let mut out = Vec::new();
+        for item in self.v4.iter() {
+            let (k, v) = item.map_err(rd_err(self.name4))?;
+            out.push((AddrKey::from(k), v));
+        }
+        for item in self.v6.iter() {
+            out.push(item.map_err(rd_err(self.name))?);
+        }
+        Ok(out)
+    }
+
+    /// Removes the entries whose key `pred` selects (walks keys only, no
+    /// value reads); returns how many. Entries that vanish while the maps
+    /// are walked are skipped.
+    pub fn remove_keys_where(&mut self, pred: impl Fn(&AddrKey) -> bool) -> Result<usize, Error> {
+        let keys4: Vec<Addr4Key> = self
+            .v4
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|k| pred(&AddrKey::from(*k)))
+            .collect();
+        for k in &keys4 {
+            self.v4.remove(k).map_err(rm_err(self.name4))?;
+        }
+        let keys6: Vec<AddrKey> = self
+            .v6
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|k| pred(k))
+            .collect();
+        for k in &keys6 {
+            self.v6.remove(k).map_err(rm_err(self.name))?;
+        }
+        Ok(keys4.len() + keys6.len())
+    }
+
+    /// Removes the entries whose value `pred` selects; returns how many.
+    /// Entries that vanish while the maps are walked are skipped.
+    pub fn remove_values_where(&mut self, pred: impl Fn(&AddrVal) -> bool) -> Result<usize, Error> {
+        let keys4: Vec<Addr4Key> = self
+            .v4
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(_, v)| pred(v))
+            .map(|(k, _)| k)
+            .collect();
+        for k in &keys4 {
+            self.v4.remove(k).map_err(rm_err(self.name4))?;
+        }
+        let keys6: Vec<AddrKey> = self
+            .v6
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(_, v)| pred(v))
+            .map(|(k, _)| k)
+            .collect();
+        for k in &keys6 {
+            self.v6.remove(k).map_err(rm_err(self.name))?;
+        }
+        Ok(keys4.len() + keys6.len())
+    }
+}
+
+impl From<Addr4Key> for AddrKey {
+    fn from(k: Addr4Key) -> Self {
+        let mut addr = [0u8; 16];
+        addr[10] = 0xff;
+        addr[11] = 0xff;
+        addr[12..].copy_from_slice(&k.addr);
+        AddrKey { gen: k.gen, addr }
+    }
+}
+
 /// Maximum entries of a map.
 pub(crate) fn capacity<K: aya::Pod, V, M: IterableMap<K, V>>(m: &M) -> u32 {
     m.map().info().map(|i| i.max_entries()).unwrap_or(0)
@@ -277,11 +443,6 @@ pub(crate) fn is_not_found(e: &MapError) -> bool {
         MapError::SyscallError(s) => s.io_error.raw_os_error() == Some(libc::ENOENT),
         _ => false,
     }
-}
-
-/// Inserts into an exact map, mapping errors.
-pub(crate) fn put_exact(m: &mut ExactMap, name: &str, k: AddrKey, v: AddrVal) -> Result<(), Error> {
-    m.insert(k, v, 0).map_err(|e| full_or(e, name, capacity(m)))
 }
 
 /// Inserts into an LPM map, mapping errors.
@@ -327,6 +488,7 @@ mod tests {
     fn layouts_match_the_c_structs() {
         use std::mem::size_of;
         assert_eq!(size_of::<AddrKey>(), 20);
+        assert_eq!(size_of::<Addr4Key>(), 8);
         assert_eq!(size_of::<Key<AddrKey>>(), 24);
         assert_eq!(size_of::<AddrVal>(), 16);
         assert_eq!(size_of::<PortKey>(), 8);
@@ -336,5 +498,30 @@ mod tests {
         assert_eq!(size_of::<Counter>(), 16);
         assert_eq!(size_of::<RuleMeta>(), 64);
         assert_eq!(size_of::<DropEventRaw>(), 48);
+    }
+
+    #[test]
+    fn v4_mapped_keys_round_trip() {
+        let mapped = crate::rules::to_mapped("192.0.2.7".parse().unwrap());
+        assert_eq!(v4_of(&mapped), Some([192, 0, 2, 7]));
+        let k = AddrKey::from(Addr4Key {
+            gen: 1,
+            addr: [192, 0, 2, 7],
+        });
+        assert_eq!(
+            k,
+            AddrKey {
+                gen: 1,
+                addr: mapped
+            }
+        );
+        // IPv6 addresses, including IPv4-compatible `::a.b.c.d`, stay in the
+        // IPv6 map.
+        for a in ["2001:db8::1", "::192.0.2.7", "::1", "::ffff:0:0:1"] {
+            let m = crate::rules::to_mapped(a.parse().unwrap());
+            assert_eq!(v4_of(&m), None, "{a}");
+        }
+        let m = crate::rules::to_mapped("::ffff:192.0.2.7".parse().unwrap());
+        assert_eq!(v4_of(&m), Some([192, 0, 2, 7]));
     }
 }

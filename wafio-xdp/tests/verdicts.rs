@@ -228,6 +228,110 @@ fn live_block_with_ttl_expires() {
     assert_eq!(fw.test_run_xdp(&h).unwrap(), verdict::XDP_PASS);
 }
 
+/// TTLs on exact hosts of both families and all three lists: honoured by
+/// the programs before any sweep (the clock is only read for entries that
+/// carry an expiry), permanent and far-future entries unaffected.
+#[test]
+fn exact_hosts_with_ttl_expire() {
+    let Some(mut fw) = firewall_or_skip("exact_hosts_with_ttl_expire") else {
+        return;
+    };
+    let rs =
+        RuleSet::from_toml("[[block]]\nname='b'\ncidrs=['100.64.20.0/24']\n", "inline").unwrap();
+    fw.apply(&rs).unwrap();
+    let short = Some(Duration::from_millis(600));
+    let long = Some(Duration::from_secs(3600));
+    let host = |s: &str| -> Cidr { s.parse().unwrap() };
+    fw.block(host("100.64.21.1"), short).unwrap();
+    fw.block(host("2001:db8:21::1"), short).unwrap();
+    fw.block(host("100.64.21.2"), long).unwrap();
+    fw.block(host("2001:db8:21::2"), None).unwrap();
+    // A live allow with a TTL shadows the rule-set block until it expires.
+    fw.allow(host("100.64.20.7"), short).unwrap();
+    fw.add(List::Egress, host("198.18.21.1"), short).unwrap();
+    fw.add(List::Egress, host("2001:db8:21::9"), short).unwrap();
+
+    let egress = |dst: &str| {
+        let src = if dst.contains(':') {
+            "2001:db8::9"
+        } else {
+            "10.0.0.9"
+        };
+        frame(
+            &toml::from_str(&format!(
+                "src = '{src}'\ndst = '{dst}'\nproto = 'tcp'\ndport = 443"
+            ))
+            .unwrap(),
+        )
+    };
+    let xdp = |fw: &Firewall, src: &str| fw.test_run_xdp(&tcp_from(src, 80, 0)).unwrap();
+    let tc = |fw: &Firewall, dst: &str| fw.test_run_tc(&egress(dst)).unwrap();
+    let (drop, pass) = (verdict::XDP_DROP, verdict::XDP_PASS);
+    let (shot, ok) = (verdict::TC_ACT_SHOT, verdict::TC_ACT_OK);
+    let check = |fw: &Firewall, expired: bool| {
+        let short_xdp = if expired { pass } else { drop };
+        assert_eq!(
+            xdp(fw, "100.64.21.1"),
+            short_xdp,
+            "v4 block, expired {expired}"
+        );
+        assert_eq!(
+            xdp(fw, "2001:db8:21::1"),
+            short_xdp,
+            "v6 block, expired {expired}"
+        );
+        assert_eq!(xdp(fw, "100.64.21.2"), drop, "v4 block, 1 h TTL");
+        assert_eq!(xdp(fw, "2001:db8:21::2"), drop, "v6 block, no TTL");
+        let allowed = if expired { drop } else { pass };
+        assert_eq!(
+            xdp(fw, "100.64.20.7"),
+            allowed,
+            "v4 allow, expired {expired}"
+        );
+        let short_tc = if expired { ok } else { shot };
+        assert_eq!(
+            tc(fw, "198.18.21.1"),
+            short_tc,
+            "v4 egress, expired {expired}"
+        );
+        assert_eq!(
+            tc(fw, "2001:db8:21::9"),
+            short_tc,
+            "v6 egress, expired {expired}"
+        );
+    };
+    let expired_before = fw.stats().unwrap().global("expired_entry").packets;
+    check(&fw, false);
+    assert_eq!(
+        fw.stats().unwrap().global("expired_entry").packets,
+        expired_before
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    check(&fw, true);
+    // One expired entry met by each of the five short-TTL lookups.
+    assert_eq!(
+        fw.stats().unwrap().global("expired_entry").packets,
+        expired_before + 5
+    );
+    assert_eq!(fw.sweep_expired().unwrap(), 5);
+    check(&fw, true);
+    assert_eq!(
+        fw.stats().unwrap().global("expired_entry").packets,
+        expired_before + 5
+    );
+    let listed: Vec<String> = fw
+        .list()
+        .unwrap()
+        .iter()
+        .map(|e| e.cidr.to_string())
+        .collect();
+    assert_eq!(
+        listed,
+        ["100.64.20.0/24", "100.64.21.2/32", "2001:db8:21::2/128"],
+        "{listed:?}"
+    );
+}
+
 #[test]
 fn failed_apply_keeps_running_set() {
     let Some(mut fw) = firewall_or_skip("failed_apply_keeps_running_set") else {
@@ -238,22 +342,64 @@ fn failed_apply_keeps_running_set() {
     let blocked = tcp_from("100.64.9.9", 80, 0);
     assert_eq!(fw.test_run_xdp(&blocked).unwrap(), verdict::XDP_DROP);
 
-    // Too many hosts for the (test-sized, 4096) exact map.
-    let mut big = RuleSet::default();
-    let cidrs: Vec<Cidr> = (0..5000u32)
-        .map(|i| Cidr::new(std::net::Ipv4Addr::from(0x0a00_0000 + i).into(), 32).unwrap())
-        .collect();
-    big.block.push(wafio_xdp::AddrRule {
-        name: "big".into(),
-        cidrs,
+    // Too many hosts for the (test-sized, 4096) exact maps: IPv4 hosts
+    // (IPv4-mapped IPv6 ones too) and IPv6 hosts have a map each.
+    let v4_host = |i: u32| Cidr::new(std::net::Ipv4Addr::from(0x0a00_0000 + i).into(), 32);
+    let v6_host = |i: u32| {
+        let a =
+            std::net::Ipv6Addr::from(0x2001_0db8_0000_0000_0000_0000_0000_0000u128 + u128::from(i));
+        Cidr::new(a.into(), 128)
+    };
+    for (cidrs, map) in [
+        (
+            (0..5000u32)
+                .map(|i| v4_host(i).unwrap())
+                .collect::<Vec<_>>(),
+            "block_exact4",
+        ),
+        (
+            (0..5000u32).map(|i| v6_host(i).unwrap()).collect(),
+            "block_exact",
+        ),
+    ] {
+        let mut big = RuleSet::default();
+        big.block.push(wafio_xdp::AddrRule {
+            name: "big".into(),
+            cidrs,
+            ..Default::default()
+        });
+        let e = fw.apply(&big).unwrap_err();
+        assert!(
+            matches!(&e, Error::MapFull { map: m, .. } if m == map),
+            "{e}"
+        );
+        assert!(e.to_string().contains(map), "{e}");
+    }
+    // 4000 IPv4 plus 4000 IPv6 hosts fit: the maps are separate.
+    let mut both = RuleSet::default();
+    both.block.push(wafio_xdp::AddrRule {
+        name: "both".into(),
+        cidrs: (0..4000u32)
+            .flat_map(|i| [v4_host(i).unwrap(), v6_host(i).unwrap()])
+            .collect(),
         ..Default::default()
     });
-    let e = fw.apply(&big).unwrap_err();
-    assert!(
-        matches!(&e, Error::MapFull { map, .. } if map == "block_exact"),
-        "{e}"
+    fw.apply(&both).unwrap();
+    assert_eq!(fw.list().unwrap().len(), 8000);
+    assert_eq!(
+        fw.test_run_xdp(&tcp_from("10.0.15.159", 80, 0)).unwrap(),
+        verdict::XDP_DROP
     );
-    assert!(e.to_string().contains("block_exact"));
+    assert_eq!(
+        fw.test_run_xdp(&tcp_from("2001:db8::f9f", 80, 0)).unwrap(),
+        verdict::XDP_DROP
+    );
+    assert_eq!(
+        fw.test_run_xdp(&tcp_from("2001:db8::fa0", 80, 0)).unwrap(),
+        verdict::XDP_PASS
+    );
+    fw.apply(&good).unwrap();
+    assert_eq!(fw.test_run_xdp(&blocked).unwrap(), verdict::XDP_DROP);
     // Fits alone but not beside the running generation: the kernel says
     // E2BIG mid-way and the half-written generation is wiped.
     let mut mid = RuleSet::default();
