@@ -796,7 +796,9 @@ impl<'a> Scan<'a> {
     /// (`union select committee` is prose).
     fn union_anywhere(&mut self) {
         for i in 0..self.t.len() {
-            self.union_at(i);
+            if matches!(self.t[i].tk, Tk::Kw(Kw::Union)) {
+                self.union_at(i);
+            }
         }
     }
 

@@ -221,7 +221,7 @@ impl Tokens {
 }
 
 #[inline]
-fn is_space(c: u8) -> bool {
+const fn is_space(c: u8) -> bool {
     // ASCII whitespace and control bytes. (NBSP, 0xA0, is whitespace to
     // latin1 MySQL but a UTF-8 continuation byte in prose: it stays a word
     // byte.)
@@ -236,10 +236,12 @@ fn space_at(b: &[u8], i: usize) -> bool {
     is_space(c) || (c == 0xa0 && (i == 0 || b[i - 1] < 0x80))
 }
 
-/// A word byte at `i` (see [`space_at`]).
+/// A word byte at `i` (see [`space_at`]). Of the word bytes only a lone
+/// NBSP is whitespace, so one table load decides all other bytes.
 #[inline]
 fn word_at(b: &[u8], i: usize) -> bool {
-    is_word_byte(b[i]) && !space_at(b, i)
+    let c = b[i];
+    is_word_byte(c) && (c != 0xa0 || (i > 0 && b[i - 1] >= 0x80))
 }
 
 /// Word bytes: ASCII letters and digits, `_`, `$` and non-ASCII. One table
@@ -269,7 +271,29 @@ fn skip_trivia(b: &[u8], i: usize) -> usize {
 /// [`skip_trivia`], also saying whether the trivia was *odd*: comments,
 /// control bytes other than tab/CR/LF, NBSP. Prose separates words with
 /// spaces; filter evasion separates keywords with `/**/`, `%0b`, `%a0`.
-fn skip_trivia_odd(b: &[u8], mut i: usize) -> (usize, bool) {
+#[inline(always)]
+fn skip_trivia_odd(b: &[u8], i: usize) -> (usize, bool) {
+    // Most tokens are followed directly by another token.
+    match b.get(i) {
+        Some(&c) if TRIVIA_START[c as usize] => skip_trivia_from(b, i),
+        _ => (i, false),
+    }
+}
+
+/// Bytes that can start trivia: whitespace, NBSP, `/*` and `*/`.
+static TRIVIA_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = is_space(b) || b == 0xa0 || b == b'/' || b == b'*';
+        c += 1;
+    }
+    t
+};
+
+#[inline(never)]
+fn skip_trivia_from(b: &[u8], mut i: usize) -> (usize, bool) {
     let mut odd = false;
     loop {
         while i < b.len() && space_at(b, i) {
@@ -306,20 +330,26 @@ fn skip_trivia_odd(b: &[u8], mut i: usize) -> (usize, bool) {
 /// Scans a quoted literal whose opening quote is just before `i`; returns
 /// the position after the closing quote (or the end) and whether it closed.
 fn scan_quoted(b: &[u8], mut i: usize, q: u8) -> (usize, bool) {
+    // Only the quote and (outside backticks) a backslash matter; the bytes
+    // between them are skipped with one SIMD search each.
     while i < b.len() {
-        let c = b[i];
-        if c == b'\\' && q != b'`' {
+        let rest = &b[i..];
+        let found = if q == b'`' {
+            memchr::memchr(q, rest)
+        } else {
+            memchr::memchr2(q, b'\\', rest)
+        };
+        let Some(k) = found else { break };
+        i += k;
+        if b[i] == b'\\' {
             i += 2;
             continue;
         }
-        if c == q {
-            if b.get(i + 1) == Some(&q) {
-                i += 2;
-                continue;
-            }
-            return (i + 1, true);
+        if b.get(i + 1) == Some(&q) {
+            i += 2;
+            continue;
         }
-        i += 1;
+        return (i + 1, true);
     }
     (b.len(), false)
 }
@@ -690,7 +720,8 @@ static FUNC_INDEX: [[u8; BUCKET]; BUCKETS] = {
 
 /// The class of a called function (lowercased name, possibly dotted).
 fn classify_function(w: &[u8]) -> FnClass {
-    let last = match memchr::memrchr(b'.', w) {
+    // Names are short: a backward byte loop beats a SIMD search here.
+    let last = match w.iter().rposition(|&c| c == b'.') {
         Some(k) => &w[k + 1..],
         None => w,
     };
@@ -799,7 +830,7 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
                 }
                 if j > i {
                     let kw = lower_into(&b[i..j], &mut buf).map_or(Tk::Word, classify_word);
-                    if kw == Tk::Word {
+                    if matches!(kw, Tk::Word) {
                         i = j;
                         Tk::Word
                     } else {

@@ -114,22 +114,67 @@ fn context_phrase(ctx: Context) -> &'static str {
     }
 }
 
-fn class_phrase(class: &str) -> &'static str {
-    match class {
-        "tautology" => "boolean logic with a comparison or tautology",
-        "union-select" => "UNION SELECT",
-        "stacked-query" => "a stacked statement",
-        "full-statement" => "a full SQL statement",
-        "time-based" => "a time-delay function",
-        "error-based" => "an error-raising function",
-        "subquery" => "a subquery",
-        "order-by" => "ORDER/GROUP BY a column number",
-        "file-write" => "INTO OUTFILE",
-        "implicit-conversion" => "an operator applied to the string and the next",
-        "clause-injection" => "clauses appended to the statement (FROM/WHERE)",
-        "comment-truncation" => "a comment that truncates the statement",
-        _ => "a piggybacked function call",
-    }
+/// The classes a verdict can carry, each with the phrase its reason uses.
+const CLASSES: [(&str, &str); 13] = [
+    ("tautology", "boolean logic with a comparison or tautology"),
+    ("union-select", "UNION SELECT"),
+    ("stacked-query", "a stacked statement"),
+    ("full-statement", "a full SQL statement"),
+    ("time-based", "a time-delay function"),
+    ("error-based", "an error-raising function"),
+    ("subquery", "a subquery"),
+    ("order-by", "ORDER/GROUP BY a column number"),
+    ("file-write", "INTO OUTFILE"),
+    (
+        "implicit-conversion",
+        "an operator applied to the string and the next",
+    ),
+    (
+        "clause-injection",
+        "clauses appended to the statement (FROM/WHERE)",
+    ),
+    (
+        "comment-truncation",
+        "a comment that truncates the statement",
+    ),
+    ("function-call", "a piggybacked function call"),
+];
+
+/// Index into [`CLASSES`]; an unknown class reads as a function call.
+fn class_index(class: &str) -> usize {
+    CLASSES
+        .iter()
+        .position(|(c, _)| *c == class)
+        .unwrap_or(CLASSES.len() - 1)
+}
+
+/// Every reason a finding can give, formatted once: row 0 for a whole
+/// statement, then one row per context (in `Context` order). A finding
+/// then costs no formatting.
+static REASONS: std::sync::LazyLock<[[String; CLASSES.len()]; 4]> =
+    std::sync::LazyLock::new(|| {
+        let row = |prefix: Option<&str>| {
+            CLASSES.map(|(_, phrase)| match prefix {
+                None => format!("the value is {phrase}"),
+                Some(p) => format!("{p} {phrase}"),
+            })
+        };
+        [
+            row(None),
+            row(Some(context_phrase(Context::Bare))),
+            row(Some(context_phrase(Context::Single))),
+            row(Some(context_phrase(Context::Double))),
+        ]
+    });
+
+fn reason(statement: bool, ctx: Context, class: &str) -> &'static str {
+    let row = match (statement, ctx) {
+        (true, _) => 0,
+        (false, Context::Bare) => 1,
+        (false, Context::Single) => 2,
+        (false, Context::Double) => 3,
+    };
+    &REASONS[row][class_index(class)]
 }
 
 impl SqliDetector {
@@ -183,16 +228,11 @@ impl Detector for SqliDetector {
         let Some((v, ctx)) = self.verdict(view.bytes()) else {
             return;
         };
-        let reason = if v.statement {
-            format!("the value is {}", class_phrase(v.class))
-        } else {
-            format!("{} {}", context_phrase(ctx), class_phrase(v.class))
-        };
         out.push(Hit {
             class: v.class,
             confidence: v.confidence,
             span: v.start..v.end.max(v.start),
-            reason: Cow::Owned(reason),
+            reason: Cow::Borrowed(reason(v.statement, ctx, v.class)),
         });
     }
 }
