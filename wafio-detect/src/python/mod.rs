@@ -21,7 +21,10 @@
 //!
 //! # Limits
 //! Linear time; no allocation on a clean value; the token window holds
-//! `WIN` tokens; pickle walks are bounded by `pickle::MAX_OPS`.
+//! `WIN` tokens; pickle walks are bounded by `pickle::MAX_OPS`. The
+//! tokenizer runs only on values holding a template opener, `__`, or a
+//! name the rules need (`eval`, `exec`, `builtins`, a module name with a
+//! `.`), found with one SIMD substring search per name.
 
 mod pickle;
 
@@ -52,10 +55,57 @@ impl Detector for PythonDetector {
             return;
         }
         let dunder = || memchr::memchr_iter(b'_', b).any(|p| b.get(p + 1) == Some(&b'_'));
-        if m & CODE != 0 || (m & UNDERSCORE != 0 && dunder()) {
+        if (m & CODE != 0 && may_be_code(b)) || (m & UNDERSCORE != 0 && dunder()) {
             scan(b, out);
         }
     }
+}
+
+/// Literals without which [`scan`] finds nothing: a template opener (every
+/// template rule and the arithmetic probe need one), `__` (dunder access,
+/// `__import__`, `__builtins__`), the `eval`/`exec` callees, `builtins`
+/// (`getattr(builtins, …)`) and the [`MODULES`] names (module calls, which
+/// also need a `.`; `posix` contains `os`). Matching is exact-case, as in
+/// [`judge`].
+const CODE_NEEDLES: &[&str] = &[
+    "{{",
+    "{%",
+    "${",
+    "<%",
+    "__",
+    "eval",
+    "exec",
+    "builtins",
+    "os",
+    "subprocess",
+    "pty",
+    "commands",
+    "importlib",
+];
+
+/// Index of the first [`MODULES`] name in [`CODE_NEEDLES`].
+const FIRST_MODULE: usize = 8;
+
+/// One SIMD substring searcher per needle, built once. A few vectorised
+/// passes over a value cost less than the tokenizer, and less than an
+/// automaton walk, whose start bytes (letters) are too common for its
+/// prefilter to skip anything.
+static CODE_FINDERS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+    std::sync::LazyLock::new(|| {
+        CODE_NEEDLES
+            .iter()
+            .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
+            .collect()
+    });
+
+/// Whether [`scan`] can find anything in `b` (see [`CODE_NEEDLES`]).
+fn may_be_code(b: &[u8]) -> bool {
+    let n = if memchr::memchr(b'.', b).is_some() {
+        CODE_NEEDLES.len()
+    } else {
+        FIRST_MODULE
+    };
+    CODE_FINDERS[..n].iter().any(|f| f.find(b).is_some())
 }
 
 const NEWLINE: u8 = 1;
