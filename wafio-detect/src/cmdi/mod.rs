@@ -512,6 +512,9 @@ fn shouting(raw: &[u8]) -> bool {
 
 fn exec_calls(b: &[u8], best: &mut Best) {
     for p in memchr::memchr_iter(b'(', b) {
+        if p == 0 || !words::may_end_exec_function(b[p - 1]) {
+            continue;
+        }
         let mut s = p;
         while s > 0 && p - s < 24 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_') {
             s -= 1;

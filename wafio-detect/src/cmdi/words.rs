@@ -204,31 +204,40 @@ pub(crate) fn lookup(name: &[u8], glob: bool) -> Option<(&'static str, Strength)
     if name.len() > MAX_NAME || !name[0].is_ascii_lowercase() {
         return None;
     }
-    // Bucket by first letter, then compare lengths before bytes: most
-    // benign words are rejected without touching a name.
+    // Bucket by first letter and length: most benign words are rejected
+    // with one table load, the rest compared with a handful of names.
     let k = (name[0] - b'a') as usize;
-    let (lo, hi) = (BUCKETS[k] as usize, BUCKETS[k + 1] as usize);
-    COMMANDS[lo..hi]
+    BUCKETS[k][name.len()]
         .iter()
-        .copied()
-        .find(|(n, _)| n.len() == name.len() && cmp_short(n.as_bytes(), name).is_eq())
+        .take_while(|&&i| i != EMPTY)
+        .map(|&i| COMMANDS[i as usize])
+        .find(|(n, _)| cmp_short(n.as_bytes(), name).is_eq())
 }
 
-/// `BUCKETS[k]..BUCKETS[k + 1]` are the entries starting with letter `k`.
-static BUCKETS: [u16; 27] = buckets();
+/// Most names sharing a first letter and a length (a larger bucket fails
+/// the build).
+const BUCKET: usize = 8;
+const EMPTY: u8 = u8::MAX;
 
-const fn buckets() -> [u16; 27] {
-    let mut b = [0u16; 27];
-    let mut letter = 0;
+/// `BUCKETS[letter][len]`: indices into [`COMMANDS`] of the names starting
+/// with that letter and of that length, then [`EMPTY`].
+static BUCKETS: [[[u8; BUCKET]; MAX_NAME + 1]; 26] = buckets();
+
+const fn buckets() -> [[[u8; BUCKET]; MAX_NAME + 1]; 26] {
+    assert!(COMMANDS.len() < EMPTY as usize);
+    let mut b = [[[EMPTY; BUCKET]; MAX_NAME + 1]; 26];
     let mut i = 0;
-    while letter < 26 {
-        b[letter] = i as u16;
-        while i < COMMANDS.len() && (COMMANDS[i].0.as_bytes()[0] - b'a') as usize == letter {
-            i += 1;
+    while i < COMMANDS.len() {
+        let n = COMMANDS[i].0.as_bytes();
+        let (letter, len) = ((n[0] - b'a') as usize, n.len());
+        let mut k = 0;
+        while b[letter][len][k] != EMPTY {
+            k += 1;
+            assert!(k < BUCKET, "COMMANDS bucket overflow");
         }
-        letter += 1;
+        b[letter][len][k] = i as u8;
+        i += 1;
     }
-    b[26] = i as u16;
     b
 }
 
@@ -270,24 +279,46 @@ fn glob_match(pat: &[u8], text: &[u8]) -> bool {
 }
 
 /// Functions of PHP, Python, Node and Perl that run a shell command line.
+const EXEC_FUNCTIONS: &[&[u8]] = &[
+    b"system",
+    b"exec",
+    b"eval",
+    b"passthru",
+    b"shell_exec",
+    b"popen",
+    b"proc_open",
+    b"pcntl_exec",
+    b"execsync",
+    b"spawnsync",
+    b"spawn",
+    b"check_output",
+    b"getoutput",
+    b"getstatusoutput",
+];
+
+/// Whether `name` is one of [`EXEC_FUNCTIONS`] (ASCII case-insensitive).
 pub(crate) fn is_exec_function(name: &[u8]) -> bool {
-    const F: &[&[u8]] = &[
-        b"system",
-        b"exec",
-        b"eval",
-        b"passthru",
-        b"shell_exec",
-        b"popen",
-        b"proc_open",
-        b"pcntl_exec",
-        b"execsync",
-        b"spawnsync",
-        b"spawn",
-        b"check_output",
-        b"getoutput",
-        b"getstatusoutput",
-    ];
-    F.iter().any(|f| name.eq_ignore_ascii_case(f))
+    EXEC_FUNCTIONS.iter().any(|f| name.eq_ignore_ascii_case(f))
+}
+
+/// Last bytes of the [`EXEC_FUNCTIONS`] names, in both cases: a call
+/// whose callee ends otherwise (`chr(`, `concat(`) needs no lookup.
+static EXEC_LAST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < EXEC_FUNCTIONS.len() {
+        let f = EXEC_FUNCTIONS[i];
+        let c = f[f.len() - 1];
+        t[c.to_ascii_lowercase() as usize] = true;
+        t[c.to_ascii_uppercase() as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether a callee ending in `c` can be one of [`EXEC_FUNCTIONS`].
+pub(crate) fn may_end_exec_function(c: u8) -> bool {
+    EXEC_LAST[c as usize]
 }
 
 #[cfg(test)]
@@ -305,6 +336,13 @@ mod tests {
         assert!(COMMANDS
             .iter()
             .all(|(n, _)| n.bytes().all(|c| !c.is_ascii_uppercase())));
+    }
+
+    #[test]
+    fn every_name_is_found_through_its_bucket() {
+        for &(n, strength) in COMMANDS {
+            assert_eq!(lookup(n.as_bytes(), false), Some((n, strength)), "{n}");
+        }
     }
 
     #[test]
