@@ -244,6 +244,29 @@ fn word_at(b: &[u8], i: usize) -> bool {
     is_word_byte(c) && (c != 0xa0 || (i > 0 && b[i - 1] >= 0x80))
 }
 
+/// The end of the run of word bytes (see [`word_at`]) starting at `j`.
+#[inline]
+fn word_end(b: &[u8], mut j: usize) -> usize {
+    loop {
+        // Word bytes other than NBSP: one table load per byte.
+        while j < b.len() && WORD_NOT_NBSP[b[j] as usize] {
+            j += 1;
+        }
+        if j < b.len() && word_at(b, j) {
+            j += 1;
+            continue;
+        }
+        return j;
+    }
+}
+
+/// [`WORD_BYTE`] without NBSP, whose meaning depends on the byte before.
+static WORD_NOT_NBSP: [bool; 256] = {
+    let mut t = WORD_BYTE;
+    t[0xa0] = false;
+    t
+};
+
 /// Word bytes: ASCII letters and digits, `_`, `$` and non-ASCII. One table
 /// load per byte (the lexer's hottest test).
 static WORD_BYTE: [bool; 256] = {
@@ -824,10 +847,7 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
                 i = scan_number(b, i);
                 // `0_3`, `9abc` are identifiers in MySQL; `1union`, `1and`
                 // split into a number and a keyword.
-                let mut j = i;
-                while j < b.len() && word_at(b, j) {
-                    j += 1;
-                }
+                let j = word_end(b, i);
                 if j > i {
                     let kw = lower_into(&b[i..j], &mut buf).map_or(Tk::Word, classify_word);
                     if matches!(kw, Tk::Word) {
@@ -932,10 +952,7 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
             }
             _ if word_at(b, i) => {
                 // A string with a prefix: N'..', X'..', _utf8'..', E'..'.
-                let mut j = i;
-                while j < b.len() && word_at(b, j) {
-                    j += 1;
-                }
+                let mut j = word_end(b, i);
                 if j < b.len() && b[j] == b'\'' && is_string_prefix(&b[i..j]) {
                     let (end, closed) = scan_quoted(b, j + 1, b'\'');
                     i = end;
@@ -959,10 +976,7 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
                                 j = k + 1;
                                 break;
                             } else {
-                                j = k;
-                                while j < b.len() && word_at(b, j) {
-                                    j += 1;
-                                }
+                                j = word_end(b, k);
                             }
                         } else {
                             break;
