@@ -27,6 +27,7 @@
 
 mod decode;
 mod finding;
+mod needles;
 mod set;
 
 mod cmdi;

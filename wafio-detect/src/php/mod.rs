@@ -81,19 +81,13 @@ const CODE_NEEDLES: &[&str] = &[
     "require",
 ];
 
-static CODE_FINDER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
-    std::sync::LazyLock::new(|| {
-        aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(CODE_NEEDLES)
-            // A fixed list of literal patterns: building cannot fail.
-            .unwrap_or_else(|e| panic!("php code needles: {e}"))
-    });
+static CODE_FINDER: std::sync::LazyLock<crate::needles::CiNeedles> =
+    std::sync::LazyLock::new(|| crate::needles::CiNeedles::new(CODE_NEEDLES));
 
 /// Whether [`code`] can find anything in `b`: one search instead of the
 /// token scan on values that are clearly not PHP (SQL, prose with quotes).
 fn may_be_code(b: &[u8]) -> bool {
-    CODE_FINDER.is_match(b)
+    CODE_FINDER.any_in(b)
 }
 
 const COLON: u8 = 1;
