@@ -401,11 +401,19 @@ fn scan_impl(s: &[u8], stop: Stop, strict: bool) -> JsScan {
             }
             b'\'' | b'"' => {
                 i += 1;
-                while i < s.len() && s[i] != c && s[i] != b'\n' {
-                    if s[i] == b'\\' {
-                        i += 1;
+                // To the closing quote or the end of the line, skipping
+                // escapes; one SIMD search per stop.
+                while let Some(k) = memchr::memchr3(c, b'\n', b'\\', &s[i.min(s.len())..]) {
+                    i += k;
+                    if s[i] != b'\\' {
+                        break;
                     }
-                    i += 1;
+                    i += 2;
+                }
+                if i < s.len() && s[i] != c && s[i] != b'\n' {
+                    // Only reachable with no stop found: the literal runs
+                    // to the end.
+                    i = s.len();
                 }
                 i = (i + 1).min(s.len());
                 tok = Tok::Value;
