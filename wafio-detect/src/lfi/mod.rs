@@ -247,11 +247,14 @@ impl Detector for LfiDetector {
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
-        if !b.iter().any(|&c| INTERESTING[c as usize]) && !has_hex_spelling(b) {
+        // A token can only spell a dot in hex if the value does.
+        let value_hex = has_hex_spelling(b);
+        if !b.iter().any(|&c| INTERESTING[c as usize]) && !value_hex {
             return;
         }
         let mut best = Best { hit: None };
-        // Tokens.
+        // Tokens, each read once: its end and whether it holds an
+        // interesting byte.
         let mut i = 0;
         while i < b.len() {
             if is_delim(b[i]) {
@@ -259,11 +262,13 @@ impl Detector for LfiDetector {
                 continue;
             }
             let start = i;
+            let mut interesting = false;
             while i < b.len() && !is_delim(b[i]) {
+                interesting |= INTERESTING[b[i] as usize];
                 i += 1;
             }
             let t = &b[start..i];
-            if t.iter().any(|&c| INTERESTING[c as usize]) || has_hex_spelling(t) {
+            if interesting || (value_hex && has_hex_spelling(t)) {
                 score_token(t, start, &mut best);
             }
         }
