@@ -110,8 +110,16 @@ pub const MAX_EVIDENCE_LEN: usize = 160;
 /// Makes an evidence string: lossy UTF-8, at most [`MAX_EVIDENCE_LEN`] bytes,
 /// cut on a character boundary.
 pub(crate) fn evidence_string(bytes: &[u8]) -> String {
-    let mut s =
-        String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_EVIDENCE_LEN * 2)]).into_owned();
+    let prefix = &bytes[..bytes.len().min(MAX_EVIDENCE_LEN * 2)];
+    if let Ok(text) = std::str::from_utf8(prefix) {
+        // Valid UTF-8 (the usual case): copy only what is kept.
+        let mut cut = text.len().min(MAX_EVIDENCE_LEN);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        return text[..cut].to_owned();
+    }
+    let mut s = String::from_utf8_lossy(prefix).into_owned();
     if s.len() > MAX_EVIDENCE_LEN {
         let mut cut = MAX_EVIDENCE_LEN;
         while !s.is_char_boundary(cut) {
@@ -132,6 +140,33 @@ mod tests {
             assert_eq!(DetectorKind::from_name(k.name()), Some(k));
         }
         assert_eq!(DetectorKind::from_name("nope"), None);
+    }
+
+    #[test]
+    fn evidence_matches_the_lossy_conversion() {
+        // The fast path for valid UTF-8 gives what the lossy path gives.
+        let lossy = |b: &[u8]| {
+            let mut s =
+                String::from_utf8_lossy(&b[..b.len().min(MAX_EVIDENCE_LEN * 2)]).into_owned();
+            let mut cut = s.len().min(MAX_EVIDENCE_LEN);
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+            s
+        };
+        let long = format!("{}é{}", "a".repeat(159), "b".repeat(400));
+        for v in [
+            &b"1' or 1=1--"[..],
+            b"",
+            "é".repeat(200).as_bytes(),
+            long.as_bytes(),
+            b"ab\xff\xfe cd",
+            &[b'a', 0xc3],
+            "x".repeat(319).as_bytes(),
+        ] {
+            assert_eq!(evidence_string(v), lossy(v), "{v:?}");
+        }
     }
 
     #[test]
