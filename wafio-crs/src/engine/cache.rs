@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::engine::prefilter::{byte_set, intersects, ByteSet, Chain, Prefilter};
+use crate::engine::prefilter::{byte_set, intersects, step_may_change, ByteSet, Chain, Prefilter};
 use crate::engine::transform::Transform;
 use crate::engine::vars::NO_SLOT;
 
@@ -126,12 +126,19 @@ impl View<'_, '_> {
 }
 
 /// Applies a chain of transformations.
+/// Steps that cannot change the value are not run.
 pub(crate) fn run_chain(transforms: &[Transform], value: &[u8]) -> Vec<u8> {
     let mut a = value.to_vec();
     let mut b = Vec::with_capacity(value.len());
+    let mut present = byte_set(value);
     for &t in transforms {
-        t.apply(&a, &mut b);
-        std::mem::swap(&mut a, &mut b);
+        if !step_may_change(t, &present) {
+            continue;
+        }
+        if t.apply(&a, &mut b) {
+            std::mem::swap(&mut a, &mut b);
+            present = byte_set(&a);
+        }
     }
     a
 }

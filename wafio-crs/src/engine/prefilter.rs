@@ -431,14 +431,35 @@ pub(crate) fn required_from(bytes: impl IntoIterator<Item = u8>) -> Option<ByteS
     (s != [0; 4]).then_some(s).and_then(worth)
 }
 
-/// [`hir_required_bytes`] for phrase operators: the first byte of every
+/// [`hir_required_bytes`] for phrase operators: the rarest byte of every
 /// phrase (phrases match ASCII case-insensitively).
 pub(crate) fn phrase_required_bytes<S: AsRef<[u8]>>(phrases: &[S]) -> Option<ByteSet> {
     let mut s = [0; 4];
     for p in phrases {
-        add_byte(&mut s, *p.as_ref().first()?);
+        let rarest = p.as_ref().iter().copied().min_by_key(|&b| {
+            let mut one = [0; 4];
+            add_byte(&mut one, b);
+            commonness(&case_closed(one))
+        })?;
+        add_byte(&mut s, rarest);
     }
     worth(s)
+}
+
+/// Whether one transformation may change a value holding these bytes.
+pub(crate) fn step_may_change(t: Transform, present: &ByteSet) -> bool {
+    const UPPER: ByteSet = [0, 0x07ff_fffe, 0, 0];
+    const LOWER: ByteSet = [0, 0x07ff_fffe << 32, 0, 0];
+    match t {
+        Transform::None => false,
+        Transform::Lowercase => intersects(&UPPER, present),
+        Transform::Uppercase => intersects(&LOWER, present),
+        Transform::CmdLine if intersects(&UPPER, present) => true,
+        t => match triggers(t) {
+            None => true,
+            Some(bytes) => bytes.iter().any(|&b| has_byte(present, b)),
+        },
+    }
 }
 
 /// An interned transformation chain.
@@ -468,9 +489,13 @@ impl Chain {
                 None => always = true,
             }
         }
-        let case = transforms
-            .iter()
-            .any(|t| matches!(t, Transform::Lowercase | Transform::Uppercase));
+        // cmdLine lower-cases too.
+        let case = transforms.iter().any(|t| {
+            matches!(
+                t,
+                Transform::Lowercase | Transform::Uppercase | Transform::CmdLine
+            )
+        });
         Chain {
             transforms,
             triggers: trig,
@@ -636,6 +661,45 @@ mod tests {
     }
 
     #[test]
+    fn steps_know_when_they_change_nothing() {
+        let plain = byte_set(b"some_ordinary_text_1");
+        assert!(!step_may_change(Transform::UrlDecodeUni, &plain));
+        assert!(!step_may_change(Transform::Lowercase, &plain));
+        assert!(step_may_change(Transform::Lowercase, &byte_set(b"Z")));
+        assert!(!step_may_change(Transform::Uppercase, &byte_set(b"Z")));
+        assert!(step_may_change(Transform::Uppercase, &byte_set(b"a")));
+        assert!(step_may_change(Transform::Base64Decode, &plain));
+        assert!(step_may_change(Transform::UrlDecodeUni, &byte_set(b"a%41")));
+        // Exhaustive on single bytes: a step said not to change a value
+        // leaves it as it is.
+        let mut out = Vec::new();
+        for t in [
+            Transform::Lowercase,
+            Transform::Uppercase,
+            Transform::UrlDecodeUni,
+            Transform::HtmlEntityDecode,
+            Transform::JsDecode,
+            Transform::CmdLine,
+            Transform::RemoveWhitespace,
+            Transform::NormalizePathWin,
+            Transform::ReplaceComments,
+        ] {
+            for b in 0..=255u8 {
+                let v = [b'x', b, b'Y'];
+                if !step_may_change(t, &byte_set(&v)) {
+                    t.apply(&v, &mut out);
+                    assert_eq!(out, v, "{t:?} changed {v:?}");
+                }
+            }
+        }
+        assert_eq!(
+            phrase_required_bytes(&["etc/passwd", "bin/sh"]),
+            Some(byte_set(b"/")),
+            "the rarest byte of each phrase"
+        );
+    }
+
+    #[test]
     fn byte_set_is_the_set_of_bytes() {
         let v: Vec<u8> = (0..=255u8).step_by(7).collect();
         let s = byte_set(&v);
@@ -649,6 +713,10 @@ mod tests {
         let c = Chain::new(vec![Transform::UrlDecodeUni, Transform::Lowercase]);
         assert!(!c.may_change(&byte_set(b"Hello World")));
         assert!(c.may_change(&byte_set(b"a%27")));
+        assert!(
+            Chain::new(vec![Transform::CmdLine]).case,
+            "cmdLine lower-cases"
+        );
         let d = Chain::new(vec![Transform::Length]);
         assert!(d.may_change(&byte_set(b"x")));
         let u = Chain::new(vec![Transform::Utf8ToUnicode]);

@@ -10,7 +10,7 @@ use crate::ast::ir::{Ctl, Disruptive, SetVarOp, Template, TemplatePart};
 use crate::engine::cache::{union_index, Filter, ValueCache, UNION_COLLECTIONS};
 use crate::engine::compile::{compile_ctl_select, CRule, Gate, PlanItem, RuleSel};
 use crate::engine::operator::{atoi, OpArg};
-use crate::engine::prefilter::{byte_set, intersects, ByteSet};
+use crate::engine::prefilter::{byte_set, intersects, step_may_change, ByteSet};
 use crate::engine::transform::Transform;
 use crate::engine::vars::{
     CTarget, ResponseData, RuleInfo, Select, TxMap, VarSource, VarValue, NO_SLOT,
@@ -743,12 +743,21 @@ fn eval_value(
     }
     a.clear();
     a.extend_from_slice(value);
-    for t in &link.transforms {
-        let changed = Transform::apply(*t, a, b);
+    // Steps that cannot change the value (none of their trigger bytes is
+    // in it) are not run.
+    let mut present = byte_set(value);
+    for &t in &link.transforms {
+        if !step_may_change(t, &present) {
+            continue;
+        }
+        let changed = Transform::apply(t, a, b);
         std::mem::swap(a, b);
-        if link.multi_match && changed {
-            if let Some(hit) = try_op(a) {
-                return Some(hit);
+        if changed {
+            present = byte_set(a);
+            if link.multi_match {
+                if let Some(hit) = try_op(a) {
+                    return Some(hit);
+                }
             }
         }
     }
