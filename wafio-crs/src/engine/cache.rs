@@ -60,7 +60,7 @@ pub(crate) struct ValueCache {
     /// Per slot, `words` words: prefilter bits of the raw value.
     raw_bits: Vec<u64>,
     /// By (slot, chain): values a chain changes, or needs lower-cased.
-    transformed: HashMap<(u32, u32), Transformed>,
+    transformed: HashMap<(u32, u32), Transformed, foldhash::fast::RandomState>,
     /// By collection (index in [`UNION_COLLECTIONS`]): the union of the
     /// raw values' prefilter bits and bytes, once built; `None` inside when
     /// a value has no slot (the collection cannot be ruled out whole).

@@ -22,7 +22,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::engine::transform::Transform;
+use crate::engine::transform::{Transform, TRANSFORMS, TRANSFORM_COUNT};
 
 /// At most this many strings in one exact or needle set.
 const MAX_SET: usize = 64;
@@ -258,7 +258,7 @@ pub(crate) fn phrase_needles<S: AsRef<[u8]>>(phrases: &[S]) -> Option<Set> {
 
 /// Bytes that may make a transformation change a value other than by
 /// ASCII case; `None` when it may change any value.
-fn triggers(t: Transform) -> Option<&'static [u8]> {
+const fn triggers(t: Transform) -> Option<&'static [u8]> {
     const WS: &[u8] = b" \t\n\x0b\x0c\r\xa0";
     Some(match t {
         Transform::None | Transform::Lowercase | Transform::Uppercase => b"",
@@ -455,12 +455,35 @@ pub(crate) fn step_may_change(t: Transform, present: &ByteSet) -> bool {
         Transform::Lowercase => intersects(&UPPER, present),
         Transform::Uppercase => intersects(&LOWER, present),
         Transform::CmdLine if intersects(&UPPER, present) => true,
-        t => match triggers(t) {
+        t => match TRIGGER_SETS[t as usize] {
             None => true,
-            Some(bytes) => bytes.iter().any(|&b| has_byte(present, b)),
+            Some(set) => intersects(&set, present),
         },
     }
 }
+
+/// [`triggers`] as byte sets, by transformation, built at compile time.
+static TRIGGER_SETS: [Option<ByteSet>; TRANSFORM_COUNT] = {
+    let mut sets = [None; TRANSFORM_COUNT];
+    let mut i = 0;
+    while i < TRANSFORMS.len() {
+        let t = TRANSFORMS[i].1;
+        sets[t as usize] = match triggers(t) {
+            Some(bytes) => {
+                let mut set = [0u64; 4];
+                let mut j = 0;
+                while j < bytes.len() {
+                    set[(bytes[j] >> 6) as usize] |= 1 << (bytes[j] & 63);
+                    j += 1;
+                }
+                Some(set)
+            }
+            None => None,
+        };
+        i += 1;
+    }
+    sets
+};
 
 /// An interned transformation chain.
 #[derive(Clone, Debug)]

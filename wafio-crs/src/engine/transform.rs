@@ -84,6 +84,9 @@ pub enum Transform {
     ParityZero7bit,
 }
 
+/// The number of [`Transform`] variants (keep `ParityZero7bit` last).
+pub(crate) const TRANSFORM_COUNT: usize = Transform::ParityZero7bit as usize + 1;
+
 /// Every transformation with its SecLang name (matched case-insensitively).
 pub const TRANSFORMS: &[(&str, Transform)] = &[
     ("none", Transform::None),
@@ -665,17 +668,20 @@ fn escape_seq_decode(b: &[u8], out: &mut Vec<u8>) {
 }
 
 fn base64_decode(b: &[u8], forgiving: bool, out: &mut Vec<u8>) {
-    let mut clean = Vec::with_capacity(b.len());
-    for &c in b {
-        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
-            clean.push(c);
-        } else if c == b'=' || !forgiving {
-            break;
-        }
+    let is_b64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+    // The usual value is one run of alphabet bytes: decoded in place. Only
+    // the forgiving variant skipping a stray byte needs a cleaned copy.
+    let run = b.iter().position(|c| !is_b64(c)).unwrap_or(b.len());
+    let copied;
+    let mut clean: &[u8] = &b[..run];
+    if forgiving && run < b.len() && b[run] != b'=' {
+        let end = b.iter().position(|&c| c == b'=').unwrap_or(b.len());
+        copied = b[..end].iter().copied().filter(is_b64).collect::<Vec<u8>>();
+        clean = &copied;
     }
     // Drop a dangling sextet that cannot form a byte.
     if clean.len() % 4 == 1 {
-        clean.pop();
+        clean = &clean[..clean.len() - 1];
     }
     const ENGINE: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
@@ -683,8 +689,9 @@ fn base64_decode(b: &[u8], forgiving: bool, out: &mut Vec<u8>) {
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
             .with_decode_allow_trailing_bits(true),
     );
-    if let Ok(v) = ENGINE.decode(&clean) {
-        out.extend_from_slice(&v);
+    let start = out.len();
+    if ENGINE.decode_vec(clean, out).is_err() {
+        out.truncate(start);
     }
 }
 

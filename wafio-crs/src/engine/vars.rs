@@ -98,7 +98,12 @@ impl VarValue<'_> {
     /// `VARIABLE`.
     pub fn display_name(&self) -> String {
         if self.keyed {
-            format!("{}:{}", self.name, String::from_utf8_lossy(&self.key))
+            let key = String::from_utf8_lossy(&self.key);
+            let mut s = String::with_capacity(self.name.len() + 1 + key.len());
+            s.push_str(&self.name);
+            s.push(':');
+            s.push_str(&key);
+            s
         } else {
             self.name.to_string()
         }
