@@ -347,14 +347,17 @@ fn case_closed(mut s: ByteSet) -> ByteSet {
 
 /// How likely a benign value holds some byte of the set (lower is better).
 fn commonness(s: &ByteSet) -> u32 {
-    (0..=255u8)
+    let ascii: u32 = (0..0x80u8)
         .filter(|&b| has_byte(s, b))
         .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => 16,
-            b' ' | b'.' | b'-' | b'_' | b'/' | b'=' | b',' | b':' => 8,
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => 64,
+            b' ' | b'.' | b'-' | b'_' | b'/' | b'=' | b',' | b':' => 16,
+            0x21..=0x7e => 2,
             _ => 1,
         })
-        .sum()
+        .sum();
+    // Bytes above ASCII come together (UTF-8 text): one weight for all.
+    ascii + if s[2] | s[3] != 0 { 8 } else { 0 }
 }
 
 /// A set of bytes of which every match of `h` contains at least one, if
@@ -415,11 +418,92 @@ fn worth(s: ByteSet) -> Option<ByteSet> {
     (s.iter().map(|w| w.count_ones()).sum::<u32>() <= MAX_REQUIRED_BYTES).then_some(s)
 }
 
+/// Whether `h` matches some string made only of bytes in `sigma`.
+/// Look-around assertions count as satisfiable, so a `false` is sure: a
+/// value of such bytes has no substring `h` matches.
+fn matches_over(h: &Hir, sigma: &ByteSet) -> bool {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(l) => l.0.iter().all(|&b| has_byte(sigma, b)),
+        HirKind::Class(Class::Bytes(c)) => c
+            .iter()
+            .any(|r| (r.start()..=r.end()).any(|b| has_byte(sigma, b))),
+        HirKind::Class(Class::Unicode(c)) => c.iter().any(|r| {
+            let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+            // Above ASCII a character is several bytes: any high byte may do.
+            (lo..=hi.min(0x7f)).any(|b| has_byte(sigma, b as u8))
+                || (hi > 0x7f && sigma[2] | sigma[3] != 0)
+        }),
+        HirKind::Capture(c) => matches_over(&c.sub, sigma),
+        HirKind::Repetition(r) => r.min == 0 || matches_over(&r.sub, sigma),
+        HirKind::Concat(items) => items.iter().all(|i| matches_over(i, sigma)),
+        HirKind::Alternation(alts) => alts.iter().any(|a| matches_over(a, sigma)),
+    }
+}
+
+/// Groups of bytes in the order benign values use them, most common first:
+/// the safe alphabet of [`alphabet_required`] grows by whole groups.
+fn byte_groups() -> Vec<ByteSet> {
+    let mut groups: Vec<ByteSet> = Vec::new();
+    let set = |bytes: &mut dyn Iterator<Item = u8>| {
+        let mut s = [0; 4];
+        for b in bytes {
+            add_byte(&mut s, b);
+        }
+        case_closed(s)
+    };
+    groups.push(set(&mut (b'a'..=b'z')));
+    groups.push(set(&mut (b'0'..=b'9')));
+    for &b in b" _-.,/:=@+;()'\"!?&%#*$<>[]{}|^`~\t\r\n" {
+        groups.push(set(&mut std::iter::once(b)));
+    }
+    groups.push(set(&mut (0x80..=0xffu8)));
+    groups.push(set(&mut (0u8..0x20).chain([0x7f])));
+    groups
+}
+
+/// A required-byte set read off the language of `h`: the complement of a
+/// maximal alphabet over which `h` matches nothing, grown greedily from
+/// the bytes benign values use most. It finds what [`required`] cannot see
+/// through alternations, e.g. that every branch of a command-injection
+/// pattern needs some separator byte even though one branch is words only.
+fn alphabet_required(h: &Hir) -> Option<ByteSet> {
+    let mut sigma: ByteSet = [0; 4];
+    let mut grown = false;
+    for g in byte_groups() {
+        let mut wider = sigma;
+        for (x, y) in wider.iter_mut().zip(g) {
+            *x |= y;
+        }
+        if !matches_over(h, &wider) {
+            sigma = wider;
+            grown = true;
+        }
+    }
+    // Bytes no group holds (other control or punctuation bytes) stay out
+    // of the alphabet, so they count as required: still sound.
+    if !grown {
+        return None;
+    }
+    Some([!sigma[0], !sigma[1], !sigma[2], !sigma[3]])
+}
+
 /// The bytes of which every match of a parsed regex contains one, with
 /// both ASCII cases of letters (so the set also holds for the value before
 /// a case transformation): a value holding none of them cannot match.
+/// Of the syntactic set ([`required`]) and the alphabet one
+/// ([`alphabet_required`]), the one benign values hit less.
 pub(crate) fn hir_required_bytes(hir: &Hir) -> Option<ByteSet> {
-    worth(required(hir)?)
+    let syntactic = required(hir).and_then(worth);
+    let alphabet = alphabet_required(hir).and_then(worth);
+    match (syntactic, alphabet) {
+        (Some(a), Some(b)) => Some(if commonness(&b) < commonness(&a) {
+            b
+        } else {
+            a
+        }),
+        (a, b) => a.or(b),
+    }
 }
 
 /// A required-byte set from its bytes (see [`hir_required_bytes`]).

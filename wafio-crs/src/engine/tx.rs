@@ -83,6 +83,8 @@ pub struct Transaction<'e> {
     removed_targets: Vec<(RuleSel, &'static str, Select)>,
     matched: Vec<MatchedRule>,
     matched_vars: Vec<(String, Vec<u8>)>,
+    /// Scratch list of a link's matched values, kept between rules.
+    hits: Vec<Hit>,
     intervention: Option<Intervention>,
     allow: Allow,
     log: String,
@@ -107,8 +109,11 @@ impl<'e> Transaction<'e> {
             mode: engine.mode(),
             removed: Vec::new(),
             removed_targets: Vec::new(),
-            matched: Vec::new(),
+            // CRS records some 60 (mostly `nolog`) matches on a benign
+            // request: one allocation instead of regrowing.
+            matched: Vec::with_capacity(64),
             matched_vars: Vec::new(),
+            hits: Vec::new(),
             intervention: None,
             allow: Allow::None,
             log: String::new(),
@@ -293,14 +298,31 @@ impl<'e> Transaction<'e> {
     fn eval_rule(&mut self, head: &'e CRule, phase: u8) -> bool {
         self.matched_vars.clear();
         let mut info: Option<RuleInfo<'e>> = None;
-        let mut hits = Vec::new();
+        let mut hits = std::mem::take(&mut self.hits);
+        let matched = self.eval_chain(head, &mut info, &mut hits);
+        hits.clear();
+        self.hits = hits;
+        if matched {
+            self.record_match(head, phase, info.unwrap_or_default());
+        }
+        matched
+    }
+
+    /// [`Transaction::eval_rule`] up to the record: whether every link
+    /// matched.
+    fn eval_chain(
+        &mut self,
+        head: &'e CRule,
+        info: &mut Option<RuleInfo<'e>>,
+        hits: &mut Vec<Hit>,
+    ) -> bool {
         // As in ModSecurity, each link's non-disruptive actions (setvar,
         // ctl) run as soon as that link matches, before the next link is
         // evaluated (CRS chains read in a link what the previous one set);
         // logging and the disruptive action wait for the whole chain.
         let mut link = Some(head);
         while let Some(l) = link {
-            self.eval_link(head, l, &mut hits);
+            self.eval_link(head, l, hits);
             if hits.is_empty() {
                 return false;
             }
@@ -325,7 +347,6 @@ impl<'e> Transaction<'e> {
             }
             link = l.chain.as_deref();
         }
-        self.record_match(head, phase, info.unwrap_or_default());
         true
     }
 
