@@ -181,6 +181,27 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// `value` as its only view, with no decoding: for callers that have
+    /// decoded it already (a SecLang rule's transformation chain before
+    /// `@detectSQLi`, as libinjection sees only the transformed value).
+    /// The length limit still applies.
+    pub fn raw_only(value: &'a [u8], limits: &Limits) -> Input<'a> {
+        let truncated = value.len() > limits.max_value_len;
+        let raw = &value[..value.len().min(limits.max_value_len)];
+        let view = |bytes: &'a [u8]| View {
+            kind: ViewKind::Raw,
+            bytes: std::borrow::Cow::Borrowed(bytes),
+            map: None,
+            original_len: bytes.len(),
+        };
+        Input {
+            raw,
+            truncated,
+            views: [view(raw), view(&[]), view(&[])],
+            len: 1,
+        }
+    }
+
     /// The inspected part of the original value.
     pub fn raw(&self) -> &'a [u8] {
         self.raw
@@ -782,6 +803,21 @@ mod tests {
             .find(|v| v.kind() == ViewKind::Decoded)
             .expect("decoded view");
         String::from_utf8_lossy(v.bytes()).into_owned()
+    }
+
+    #[test]
+    fn raw_only_has_one_view_and_keeps_the_length_limit() {
+        let limits = Limits {
+            max_value_len: 8,
+            ..Limits::default()
+        };
+        // Encoded and base64-looking, yet only the raw view is made.
+        let input = Input::raw_only(b"JTI3JTIwb3IlMjAxPTE=", &limits);
+        assert_eq!(input.views().len(), 1);
+        assert_eq!(input.views()[0].kind(), ViewKind::Raw);
+        assert_eq!(input.views()[0].bytes(), b"JTI3JTIw");
+        assert!(input.truncated());
+        assert_eq!(Input::with_limits(b"%27%20or", &limits).views().len(), 2);
     }
 
     #[test]

@@ -537,7 +537,13 @@ impl Operator {
                 })
             }
             (Data::Detector(set), _) => {
-                let findings = set.scan(value);
+                // The rule's transformations have decoded the value:
+                // the detectors see it as it is, as libinjection does.
+                let mut findings = Vec::new();
+                set.scan_input(
+                    &wafio_detect::Input::raw_only(value, set.limits()),
+                    &mut findings,
+                );
                 let best = findings
                     .into_iter()
                     .filter(|f| f.confidence >= 0.5)
