@@ -280,7 +280,7 @@ impl ValueCache {
             Some(None) => return Some(true),
             None => return None,
         };
-        if !chain.may_change(&raw.present) {
+        if !chain.may_change_some(&raw.present) {
             return Some(filter.admits(raw.bits.as_deref(), &raw.present));
         }
         let u = self.unions.get(&(chain_id, coll))?;
@@ -329,7 +329,7 @@ impl ValueCache {
             // A value without a slot: no union.
             _ => return true,
         };
-        if !chain.may_change(&raw.present) {
+        if !chain.may_change_some(&raw.present) {
             return filter.admits(raw.bits.as_deref(), &raw.present);
         }
         if let Some(u) = self.unions.get(&(chain_id, coll)) {

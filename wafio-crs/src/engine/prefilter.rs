@@ -274,8 +274,10 @@ const fn triggers(t: Transform) -> Option<&'static [u8]> {
         Transform::RemoveNulls | Transform::ReplaceNulls => b"\0",
         Transform::ReplaceComments => b"/",
         Transform::RemoveComments | Transform::RemoveCommentsChar => b"/*<-#",
-        Transform::NormalizePath => b"/.",
-        Transform::NormalizePathWin => b"/.\\",
+        // Without a separator a value is one segment, changed only when
+        // it is `.` or `..`: see [`DOTS`].
+        Transform::NormalizePath => b"/",
+        Transform::NormalizePathWin => b"/\\",
         Transform::SqlHexDecode => b"0",
         Transform::Utf8ToUnicode | Transform::ParityZero7bit => return Some(HIGH),
         Transform::UrlEncode
@@ -530,6 +532,10 @@ pub(crate) fn phrase_required_bytes<S: AsRef<[u8]>>(phrases: &[S]) -> Option<Byt
     worth(s)
 }
 
+/// The byte set of a value made only of dots, which path normalisation
+/// changes with no separator in it (`.` to nothing, `..` to `../`).
+const DOTS: ByteSet = [1 << b'.', 0, 0, 0];
+
 /// Whether one transformation may change a value holding these bytes.
 pub(crate) fn step_may_change(t: Transform, present: &ByteSet) -> bool {
     const UPPER: ByteSet = [0, 0x07ff_fffe, 0, 0];
@@ -539,6 +545,7 @@ pub(crate) fn step_may_change(t: Transform, present: &ByteSet) -> bool {
         Transform::Lowercase => intersects(&UPPER, present),
         Transform::Uppercase => intersects(&LOWER, present),
         Transform::CmdLine if intersects(&UPPER, present) => true,
+        Transform::NormalizePath | Transform::NormalizePathWin if *present == DOTS => true,
         t => match TRIGGER_SETS[t as usize] {
             None => true,
             Some(set) => intersects(&set, present),
@@ -580,6 +587,9 @@ pub struct Chain {
     always: bool,
     /// The chain changes ASCII case.
     pub(crate) case: bool,
+    /// The chain normalises paths, so it changes values made only of
+    /// dots (see [`DOTS`]).
+    dots: bool,
 }
 
 impl Chain {
@@ -603,18 +613,32 @@ impl Chain {
                 Transform::Lowercase | Transform::Uppercase | Transform::CmdLine
             )
         });
+        let dots = transforms
+            .iter()
+            .any(|t| matches!(t, Transform::NormalizePath | Transform::NormalizePathWin));
         Chain {
             transforms,
             triggers: trig,
             always,
             case,
+            dots,
         }
     }
 
     /// Whether the chain may change a value with these bytes other than by
     /// ASCII case.
     pub(crate) fn may_change(&self, present: &ByteSet) -> bool {
-        self.always || present.iter().zip(&self.triggers).any(|(a, b)| a & b != 0)
+        self.always
+            || present.iter().zip(&self.triggers).any(|(a, b)| a & b != 0)
+            || (self.dots && *present == DOTS)
+    }
+
+    /// Whether the chain may change some value of a collection whose
+    /// values hold, together, the bytes of `union`. Unlike
+    /// [`Chain::may_change`] a union with a dot and other bytes may still
+    /// hold a value of dots only.
+    pub(crate) fn may_change_some(&self, union: &ByteSet) -> bool {
+        self.may_change(union) || (self.dots && intersects(union, &DOTS))
     }
 }
 
@@ -788,17 +812,33 @@ mod tests {
             Transform::JsDecode,
             Transform::CmdLine,
             Transform::RemoveWhitespace,
+            Transform::NormalizePath,
             Transform::NormalizePathWin,
             Transform::ReplaceComments,
         ] {
             for b in 0..=255u8 {
-                let v = [b'x', b, b'Y'];
-                if !step_may_change(t, &byte_set(&v)) {
-                    t.apply(&v, &mut out);
-                    assert_eq!(out, v, "{t:?} changed {v:?}");
+                for v in [
+                    &[b'x', b, b'Y'][..],
+                    &[b],
+                    &[b, b],
+                    &[b'.', b],
+                    &[b, b'.', b'.'],
+                ] {
+                    if !step_may_change(t, &byte_set(v)) {
+                        out.clear();
+                        t.apply(v, &mut out);
+                        assert_eq!(out, v, "{t:?} changed {v:?}");
+                    }
                 }
             }
         }
+        // Dots without a separator: changed only when nothing else is there.
+        let norm = Chain::new(vec![Transform::NormalizePath]);
+        assert!(norm.may_change(&byte_set(b"..")));
+        assert!(norm.may_change(&byte_set(b".")));
+        assert!(!norm.may_change(&byte_set(b"json.items.name")));
+        assert!(norm.may_change_some(&byte_set(b"json.items.name")));
+        assert!(!norm.may_change_some(&byte_set(b"plain")));
         assert_eq!(
             phrase_required_bytes(&["etc/passwd", "bin/sh"]),
             Some(byte_set(b"/")),
