@@ -230,9 +230,36 @@ fn needles(h: &Hir) -> Option<Set> {
 
 /// The needles of a parsed regex.
 pub(crate) fn hir_needles(hir: &Hir) -> Option<Set> {
-    // Single bytes occur in nearly every value: such a set costs a scan
-    // more than it saves.
-    needles(hir).filter(|s| s.iter().all(|n| n.len() >= MIN_NEEDLE))
+    needles(hir).filter(|s| s.iter().all(|n| worth_needle(n)))
+}
+
+/// Whether a needle is worth scanning for. Most single bytes occur in
+/// nearly every value, so a set holding one costs a scan more than it
+/// saves; a rare punctuation byte (a quote, a bracket, `;`, `<`, `$`…) is
+/// as selective as a word on benign values, and lets rules like `942190`
+/// (a quote, or one of some SQL words) be ruled out.
+fn worth_needle(n: &[u8]) -> bool {
+    match n {
+        [b] => !matches!(
+            b,
+            b'a'..=b'z'
+                | b'A'..=b'Z'
+                | b'0'..=b'9'
+                | b' '
+                | b'.'
+                | b'-'
+                | b'_'
+                | b'/'
+                | b'='
+                | b','
+                | b':'
+                | b'\t'
+                | b'\r'
+                | b'\n'
+                | 0x80..=0xff
+        ),
+        n => n.len() >= MIN_NEEDLE,
+    }
 }
 
 /// The needles of a regex pattern (already translated to `regex` syntax),
@@ -253,7 +280,7 @@ pub(crate) fn phrase_needles<S: AsRef<[u8]>>(phrases: &[S]) -> Option<Set> {
     }
     let s: Set = phrases.iter().map(|p| p.as_ref().to_vec()).collect();
     let s = normalise(s);
-    (!s.is_empty() && s.iter().all(|v| v.len() >= MIN_NEEDLE)).then_some(s)
+    (!s.is_empty() && s.iter().all(|v| worth_needle(v))).then_some(s)
 }
 
 /// Bytes that may make a transformation change a value other than by
@@ -725,6 +752,13 @@ mod tests {
         assert_eq!(n("[a-z]+"), None);
         // An alternation with a branch lacking needles has none.
         assert_eq!(n("abc|[0-9]+"), None);
+        // A rare punctuation byte is a needle; a common one is not.
+        assert_eq!(
+            n("[\"'][a-z]+|union"),
+            Some(vec!["\"".into(), "'".into(), "union".into()])
+        );
+        assert_eq!(n("[.][a-z]+|union"), None);
+        assert_eq!(n("a[0-9]+|union"), None);
     }
 
     #[test]
