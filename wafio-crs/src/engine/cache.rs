@@ -260,6 +260,26 @@ impl ValueCache {
         Some(filter.admits(bits, &self.present[s]))
     }
 
+    /// Whether [`ValueCache::raw_admits`] answers for every value of the
+    /// collection `coll` after `chain`: its raw union is built (so each of
+    /// its values has been scanned) and the chain changes none of them.
+    pub(crate) fn raw_only(&self, coll: u8, chain: &Chain) -> bool {
+        matches!(
+            self.raw_unions.get(usize::from(coll)),
+            Some(Some(Some(u))) if !chain.may_change_some(&u.present)
+        )
+    }
+
+    /// [`ValueCache::admits`] for a slot of a collection for which
+    /// [`ValueCache::raw_only`] holds: two lookups, no transformation.
+    pub(crate) fn raw_admits(&self, slot: u32, filter: Filter<'_>) -> bool {
+        let s = slot as usize;
+        debug_assert!(self.ready[s], "slot {s} not scanned");
+        let w = self.words;
+        let bits = (w > 0).then(|| &self.raw_bits[s * w..(s + 1) * w]);
+        filter.admits(bits, &self.present[s])
+    }
+
     /// Whether some value of a whole collection (`coll` indexes
     /// [`UNION_COLLECTIONS`]) may pass `filter` after chain `chain_id`.
     /// `values` calls its argument with every `(slot, value)` of the

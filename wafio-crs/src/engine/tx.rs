@@ -406,9 +406,21 @@ impl<'e> Transaction<'e> {
                 if skip {
                     continue;
                 }
+                // When the chain changes no value of the collection, each
+                // value's filter is read straight off the raw scan.
+                let raw_filter = filter.filter(|_| !link.multi_match).filter(|_| {
+                    union_index(t.collection)
+                        .is_some_and(|c| self.cache.borrow().raw_only(c, chain))
+                });
                 src.for_each(t, &extra, &mut |v| {
                     let hit = if v.slot == NO_SLOT {
                         eval_value(link, &v.value, &arg, bytes, &mut buf_a, &mut buf_b)
+                    } else if let Some(f) = raw_filter {
+                        if self.cache.borrow().raw_admits(v.slot, f) {
+                            self.eval_slot(link, &v, &arg, None)
+                        } else {
+                            None
+                        }
                     } else if link.multi_match {
                         // The operator sees the value after each change:
                         // the filter holds only for a value no step changes.
