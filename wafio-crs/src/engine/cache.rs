@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use crate::engine::prefilter::{byte_set, intersects, step_may_change, ByteSet, Chain, Prefilter};
+use crate::engine::prefilter::{
+    byte_set, intersects, step_may_change, ByteSet, Chain, Prefilter, DOTS,
+};
 use crate::engine::transform::Transform;
 use crate::engine::vars::NO_SLOT;
 
@@ -45,6 +47,8 @@ impl Filter<'_> {
 struct Union {
     bits: Option<Vec<u64>>,
     present: ByteSet,
+    /// Some value is made only of dots (see [`Chain::may_change_some`]).
+    dots_only: bool,
 }
 
 /// Values by slot (see [`crate::engine::vars::VarValue::slot`]). Slots are
@@ -266,7 +270,7 @@ impl ValueCache {
     pub(crate) fn raw_only(&self, coll: u8, chain: &Chain) -> bool {
         matches!(
             self.raw_unions.get(usize::from(coll)),
-            Some(Some(Some(u))) if !chain.may_change_some(&u.present)
+            Some(Some(Some(u))) if !chain.may_change_some(&u.present, u.dots_only)
         )
     }
 
@@ -300,7 +304,7 @@ impl ValueCache {
             Some(None) => return Some(true),
             None => return None,
         };
-        if !chain.may_change_some(&raw.present) {
+        if !chain.may_change_some(&raw.present, raw.dots_only) {
             return Some(filter.admits(raw.bits.as_deref(), &raw.present));
         }
         let u = self.unions.get(&(chain_id, coll))?;
@@ -325,6 +329,7 @@ impl ValueCache {
             let mut union = Some(Union {
                 bits: pf.map(|pf| vec![0u64; pf.words()]),
                 present: [0; 4],
+                dots_only: false,
             });
             values(&mut |slot, value| {
                 if slot == NO_SLOT {
@@ -332,6 +337,7 @@ impl ValueCache {
                 }
                 let Some(u) = union.as_mut() else { return };
                 let s = self.ensure(slot, value, pf);
+                u.dots_only |= self.present[s] == DOTS;
                 for (x, y) in u.present.iter_mut().zip(self.present[s]) {
                     *x |= y;
                 }
@@ -349,7 +355,7 @@ impl ValueCache {
             // A value without a slot: no union.
             _ => return true,
         };
-        if !chain.may_change_some(&raw.present) {
+        if !chain.may_change_some(&raw.present, raw.dots_only) {
             return filter.admits(raw.bits.as_deref(), &raw.present);
         }
         if let Some(u) = self.unions.get(&(chain_id, coll)) {
@@ -358,6 +364,7 @@ impl ValueCache {
         let mut union = Union {
             bits: pf.map(|pf| vec![0u64; pf.words()]),
             present: [0; 4],
+            dots_only: false,
         };
         values(&mut |slot, value| {
             let present = self.present(slot, value, chain_id, chain, pf);
