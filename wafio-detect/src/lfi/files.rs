@@ -126,8 +126,45 @@ fn parent_before(b: &[u8], end: usize, parents: &[&str]) -> Option<usize> {
     })
 }
 
+/// Every parent directory of [`SENSITIVE`] (each entry's `parents`).
+const PARENTS: [&str; 7] = ["etc", "self", "proc", "web-inf", "config", "repair", ".git"];
+
+/// Whether [`find_sensitive`] can report anything in `b`: a cheap
+/// necessary condition that spares the automaton pass over most values.
+///
+/// Without a separator (`/`, `\`) or a `..` in the value, a name without
+/// parent has no path context and counts only as the whole value, and a
+/// name with parents counts only glued to a parent (`etcpasswd`) that
+/// starts the value or follows a dot. So the value must be one of the
+/// names, or hold a parent at its start or right after a dot.
+fn may_hold_sensitive(b: &[u8]) -> bool {
+    if memchr::memchr2(b'/', b'\\', b).is_some() || memchr::memmem::find(b, b"..").is_some() {
+        return true;
+    }
+    if SENSITIVE
+        .iter()
+        .any(|s| b.eq_ignore_ascii_case(s.name.as_bytes()))
+    {
+        return true;
+    }
+    let parent_at = |p: usize| {
+        PARENTS.iter().any(|w| {
+            b.get(p..p + w.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+        })
+    };
+    parent_at(0) || memchr::memchr_iter(b'.', b).any(|k| parent_at(k + 1))
+}
+
 /// Finds sensitive files; calls `f` for each. Allocation-free.
-pub(crate) fn find_sensitive(b: &[u8], mut f: impl FnMut(FileHit)) {
+pub(crate) fn find_sensitive(b: &[u8], f: impl FnMut(FileHit)) {
+    if may_hold_sensitive(b) {
+        full_pass(b, f);
+    }
+}
+
+/// The automaton pass of [`find_sensitive`].
+fn full_pass(b: &[u8], mut f: impl FnMut(FileHit)) {
     for m in SENSITIVE_AC.find_overlapping_iter(b) {
         let e = &SENSITIVE[m.pattern().as_usize()];
         let (start, end) = (m.start(), m.end());
@@ -261,6 +298,90 @@ mod tests {
         let mut c = 0f32;
         find_sensitive(b, |h| c = c.max(h.confidence));
         c
+    }
+
+    #[test]
+    fn parents_table_is_complete() {
+        for s in SENSITIVE {
+            for p in s.parents {
+                assert!(PARENTS.contains(p), "{p} missing from PARENTS");
+            }
+        }
+    }
+
+    /// Values without a separator or `..` that still hold a finding: the
+    /// shortcut of [`may_hold_sensitive`] lets each through.
+    #[test]
+    fn shortcut_keeps_glued_and_whole_names() {
+        for v in [
+            &b"etcpasswd"[..],
+            b"x.etcpasswd",
+            b"PROCSELF",
+            b"x.procversion",
+            b"web-infweb.xml",
+            b"configsam",
+            b"a.repairsam",
+            b"boot.ini",
+            b"WIN.INI",
+        ] {
+            let mut n = 0;
+            full_pass(v, |_| n += 1);
+            assert!(n > 0, "{}", String::from_utf8_lossy(v));
+            assert!(may_hold_sensitive(v), "{}", String::from_utf8_lossy(v));
+        }
+        assert!(!may_hold_sensitive(b"chr(113)||chr(113) and x.y"));
+        assert!(!may_hold_sensitive(b"xetcpasswd"));
+    }
+
+    proptest::proptest! {
+        /// Values built from path-ish pieces: whatever the shortcut skips,
+        /// the automaton pass finds nothing in either.
+        #[test]
+        fn shortcut_agrees_with_the_full_pass(v in pieces()) {
+            if !may_hold_sensitive(&v) {
+                let mut n = 0;
+                full_pass(&v, |_| n += 1);
+                proptest::prop_assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&v));
+            }
+        }
+    }
+
+    fn pieces() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let atoms: Vec<&'static [u8]> = vec![
+            b"etc",
+            b"ETC",
+            b"passwd",
+            b"shadow",
+            b"proc",
+            b"self",
+            b"environ",
+            b"version",
+            b"web-inf",
+            b"web.xml",
+            b"config",
+            b"repair",
+            b"sam",
+            b".git",
+            b"win.ini",
+            b"boot.ini",
+            b".htaccess",
+            b".env",
+            b"id_rsa",
+            b"php.ini",
+            b"access.log",
+            b".",
+            b".",
+            b"x",
+            b"1",
+            b"_",
+            b"-",
+            b" ",
+            b":",
+            b"%",
+            b"'",
+        ];
+        proptest::collection::vec(proptest::sample::select(atoms), 0..8).prop_map(|v| v.concat())
     }
 
     #[test]

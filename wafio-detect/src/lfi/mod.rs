@@ -33,6 +33,9 @@
 //! Time is linear in the value: one pass to find tokens, one pass over each
 //! token, one Aho-Corasick pass, one pass over the colons. No recursion, no
 //! allocation. Values without any of `/ \ : .` are rejected after one scan.
+//! The Aho-Corasick pass is skipped when no sensitive name could count: no
+//! separator or `..` in the value, the value is not itself a name, and no
+//! parent directory (`etc`, `proc`, …) starts it or follows a dot.
 
 mod files;
 mod path;
