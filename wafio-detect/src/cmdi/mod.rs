@@ -293,6 +293,23 @@ fn op_at(b: &[u8], i: usize, backtick_open: &mut bool) -> Option<(Op, usize)> {
     }
 }
 
+/// An unknown word glued to an operator that opens the value (`|nid`):
+/// plain lower-case letters and digits, unquoted, ending the value or at
+/// the next operator, after an operator other than `&` or a substitution.
+fn glued_word(b: &[u8], op: Op, w: &Word) -> bool {
+    let t = w.text();
+    let raw = &b[w.start..w.end.min(b.len())];
+    let plain = (3..=12).contains(&t.len())
+        && raw.len() == t.len()
+        && raw
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && raw[0].is_ascii_lowercase();
+    let ends =
+        w.end >= b.len() || matches!(b[w.end], b';' | b'|' | b'&' | b'`' | b'\n' | b'\r' | b'\\');
+    plain && ends && w.quotes == 0 && !matches!(op, Op::Amp | Op::Subst)
+}
+
 fn check_command(
     b: &[u8],
     op: Op,
@@ -306,6 +323,11 @@ fn check_command(
         return;
     }
     let cls = classify(w);
+    // An unknown word counts only glued to an operator that opens the
+    // value; anything else is dropped before its arguments are read.
+    if cls.cmd.is_none() && !cls.bin_path && !(lead && glued && glued_word(b, op, w)) {
+        return;
+    }
     let cmd_name = cls.cmd.map_or("", |c| c.0);
     let args = read_args(b, w.end, cmd_name);
     let span = op_start..args.end.max(w.end);
@@ -345,28 +367,11 @@ fn check_command(
             "command with shell arguments after an operator",
         ),
         Some((_, Strength::Weak)) => ("separator", 0.3, "common word after an operator"),
-        None => {
-            let t = w.text();
-            let raw = &b[w.start..w.end.min(b.len())];
-            let plain = (3..=12).contains(&t.len())
-                && raw.len() == t.len()
-                && raw
-                    .iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                && raw[0].is_ascii_lowercase();
-            let ends = w.end >= b.len()
-                || matches!(b[w.end], b';' | b'|' | b'&' | b'`' | b'\n' | b'\r' | b'\\');
-            if lead && glued && plain && ends && w.quotes == 0 && !matches!(op, Op::Amp | Op::Subst)
-            {
-                (
-                    "separator",
-                    0.5,
-                    "value starts with a shell operator glued to a command-like word",
-                )
-            } else {
-                return;
-            }
-        }
+        None => (
+            "separator",
+            0.5,
+            "value starts with a shell operator glued to a command-like word",
+        ),
     };
     let conf = if (op == Op::Pipe || args.next_op == Some(b'|'))
         && conf < 0.85
