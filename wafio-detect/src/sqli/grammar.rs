@@ -65,6 +65,9 @@ struct Scan<'a> {
     /// A comment later in the fragment truncates the statement (quoted
     /// contexts, or a bare operand that closed or opened a group).
     truncation_ok: bool,
+    /// The last [`Scan::first_invalid`] asked for, `(from, result)`: the
+    /// quoted contexts ask twice for the same start.
+    first_invalid_memo: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'a> Scan<'a> {
@@ -88,6 +91,14 @@ impl<'a> Scan<'a> {
             Some(t) => t.end as usize,
             None => self.b.len(),
         }
+    }
+
+    /// Could a finding of `confidence` replace the best so far? Evidence
+    /// whose rule cannot reach more than the best is not looked for: it
+    /// would be dropped anyway (only a strictly stronger finding replaces
+    /// the best, and [`Scan::found_at`] only ever lowers a confidence).
+    fn beats(&self, confidence: f32) -> bool {
+        self.best.is_none_or(|b| confidence > b.confidence)
     }
 
     fn found(&mut self, class: &'static str, confidence: f32, last_token: usize) {
@@ -179,6 +190,16 @@ impl<'a> Scan<'a> {
     /// parenthesised groups have a richer grammar (`SELECT TOP 1`, aliases)
     /// and are judged by the evidence they hold.
     fn first_invalid(&self, from: usize) -> usize {
+        let (memo_from, memo) = self.first_invalid_memo.get();
+        if memo_from == from {
+            return memo;
+        }
+        let r = self.first_invalid_uncached(from);
+        self.first_invalid_memo.set((from, r));
+        r
+    }
+
+    fn first_invalid_uncached(&self, from: usize) -> usize {
         let mut depth = 0usize;
         for k in from..self.t.len() {
             match self.t[k].tk {
@@ -302,7 +323,12 @@ impl<'a> Scan<'a> {
 
     /// A comparison starting at `i`: `(end, both sides are single literals)`.
     fn comparison(&self, i: usize) -> Option<(usize, bool)> {
-        let a = self.arith_expr(i)?;
+        self.comparison_after(i, self.arith_expr(i)?)
+    }
+
+    /// [`Scan::comparison`] at `i` whose left side ends at `a`
+    /// (`arith_expr(i)`).
+    fn comparison_after(&self, i: usize, a: usize) -> Option<(usize, bool)> {
         let lhs_lit = a == i + 1 && self.is_literal(i);
         let mut k = a;
         if self.tk(k) == Some(Tk::Not) {
@@ -386,15 +412,18 @@ impl<'a> Scan<'a> {
         while self.tk(j) == Some(Tk::Not) {
             j += 1;
         }
-        // `and (8)=(3)` compares groups; `and (1=1)` opens one.
-        let mut cmp = self.comparison(j);
+        // `and (8)=(3)` compares groups; `and (1=1)` opens one. The left
+        // operand at `k` is kept for the constant check below.
         let mut k = j;
+        let mut lhs = self.arith_expr(k);
+        let mut cmp = lhs.and_then(|a| self.comparison_after(k, a));
         while cmp.is_none() && self.tk(k) == Some(Tk::LParen) {
             k += 1;
             while self.tk(k) == Some(Tk::Not) {
                 k += 1;
             }
-            cmp = self.comparison(k);
+            lhs = self.arith_expr(k);
+            cmp = lhs.and_then(|a| self.comparison_after(k, a));
         }
         if let Some((e, lits)) = cmp {
             let c = if lits { 0.9 } else { 0.75 };
@@ -403,12 +432,17 @@ impl<'a> Scan<'a> {
         }
         // `1 AND SELECT 1 FROM t`: a query as a condition.
         if self.tk(k) == Some(Tk::Kw(Kw::Select)) {
-            if let Some((c, e)) = self.select_body(k + 1, false) {
-                self.found_at("subquery", c.min(0.7), i, e);
+            if self.beats(0.7) {
+                if let Some((c, e)) = self.select_body(k + 1, false) {
+                    self.found_at("subquery", c.min(0.7), i, e);
+                }
             }
             return;
         }
-        if let Some(e) = self.arith_expr(k) {
+        if !self.beats(0.6) {
+            return;
+        }
+        if let Some(e) = lhs {
             if self.is_constant_expr(k, e) && self.is_expr_end(e) {
                 let c = if self.quoted || self.clause_seen {
                     0.6
@@ -872,7 +906,7 @@ impl<'a> Scan<'a> {
                         self.found_at(class, c, i, e);
                     }
                 }
-                Tk::Func(class) if self.call_ok(i) => {
+                Tk::Func(class) if self.beats(func_max(class)) && self.call_ok(i) => {
                     let after_op = matches!(
                         prev,
                         Some(Tk::Logic | Tk::Cmp | Tk::Arith | Tk::Comma | Tk::LParen | Tk::Not)
@@ -900,7 +934,7 @@ impl<'a> Scan<'a> {
                         FnClass::Generic => {}
                     }
                 }
-                Tk::SysVar if i > from => {
+                Tk::SysVar if i > from && self.beats(0.6) => {
                     let c = if self.quoted { 0.6 } else { 0.5 };
                     self.found("function-call", c, i);
                 }
@@ -913,12 +947,19 @@ impl<'a> Scan<'a> {
                 Tk::Logic => self.after_logic(i),
                 Tk::Kw(Kw::Where | Kw::Having | Kw::When) => {
                     self.clause_seen = true;
-                    if let Some((e, lits)) = self.comparison(i + 1) {
+                    let cmp = if self.beats(0.85) {
+                        self.comparison(i + 1)
+                    } else {
+                        None
+                    };
+                    if let Some((e, lits)) = cmp {
                         let c = if lits { 0.85 } else { 0.7 };
                         self.found("tautology", c, e.saturating_sub(1));
                     }
                 }
-                Tk::Kw(Kw::Order | Kw::Group) if self.tk(i + 1) == Some(Tk::Kw(Kw::By)) => {
+                Tk::Kw(Kw::Order | Kw::Group)
+                    if self.tk(i + 1) == Some(Tk::Kw(Kw::By)) && self.beats(0.7) =>
+                {
                     let mut n = i + 2;
                     while self.tk(n) == Some(Tk::Num) && self.tk(n + 1) == Some(Tk::Comma) {
                         n += 2;
@@ -941,7 +982,8 @@ impl<'a> Scan<'a> {
                 }
                 // `1) FROM users WHERE name=`: the value adds clauses.
                 Tk::Kw(Kw::From)
-                    if (i == from || self.tk(i - 1) == Some(Tk::RParen))
+                    if self.beats(0.6)
+                        && (i == from || self.tk(i - 1) == Some(Tk::RParen))
                         && matches!(self.tk(i + 1), Some(Tk::Word))
                         && self.table_ref_ends(i + 1) =>
                 {
@@ -955,16 +997,17 @@ impl<'a> Scan<'a> {
                 Tk::Kw(Kw::Into) if self.tk(i + 1) == Some(Tk::Kw(Kw::Outfile)) => {
                     self.found("file-write", 0.9, i + 1);
                 }
-                Tk::Kw(Kw::Procedure) if self.text_is(i + 1, "analyse") => {
+                Tk::Kw(Kw::Procedure) if self.beats(0.7) && self.text_is(i + 1, "analyse") => {
                     self.found("function-call", 0.7, i + 1);
                 }
-                Tk::LParen if self.tk(i + 1) == Some(Tk::Kw(Kw::Select)) => {
+                Tk::LParen if self.tk(i + 1) == Some(Tk::Kw(Kw::Select)) && self.beats(0.8) => {
                     if let Some((c, e)) = self.select_body(i + 2, false) {
                         self.found("subquery", c.min(0.8), e);
                     }
                 }
                 Tk::Cmp
-                    if self.is_literal(i.wrapping_sub(1))
+                    if self.beats(0.7)
+                        && self.is_literal(i.wrapping_sub(1))
                         && self.is_literal(i + 1)
                         && matches!(
                             self.tk(i.wrapping_sub(2)),
@@ -982,7 +1025,7 @@ impl<'a> Scan<'a> {
                 // A complete fragment, then a comment that cuts off the rest
                 // of the statement (`' - (cos('b')) --`). The cut check in
                 // `found_at` makes sure the fragment before it is SQL.
-                Tk::Comment(cm) if i > from => {
+                Tk::Comment(cm) if i > from && self.beats(0.6) => {
                     let weak = self.best.is_some_and(|b| b.confidence >= 0.3);
                     let strong_comment = matches!(cm, Cm::Dash | Cm::Block);
                     if (self.truncation_ok && strong_comment) || weak {
@@ -993,6 +1036,18 @@ impl<'a> Scan<'a> {
             }
             i += 1;
         }
+    }
+}
+
+/// The strongest finding a call of a function of `class` gives in
+/// [`Scan::evidence`].
+fn func_max(class: FnClass) -> f32 {
+    match class {
+        FnClass::Time => 0.9,
+        FnClass::Error | FnClass::System => 0.85,
+        FnClass::Info => 0.7,
+        FnClass::Extract => 0.6,
+        FnClass::Generic => 0.55,
     }
 }
 
@@ -1058,6 +1113,7 @@ fn analyze_inner(b: &[u8], ctx: Context, t: &[Token]) -> Option<Verdict> {
         cut: usize::MAX,
         clause_seen: false,
         truncation_ok: false,
+        first_invalid_memo: std::cell::Cell::new((usize::MAX, 0)),
     };
     let (break_at, scan_from) = match ctx {
         Context::Bare => {

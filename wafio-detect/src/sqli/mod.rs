@@ -30,6 +30,9 @@
 //!   evidence rule has a token to start from.
 //! - The quoted contexts are lexed only when the value contains that quote,
 //!   and not at all once a context has produced a certain (0.9) finding.
+//!   Within a context, an evidence rule is not tried once the best finding
+//!   so far is at least as strong as anything the rule can report (a
+//!   `(SELECT` after a 0.85 tautology), which leaves the result unchanged.
 //! - At most [`lexer::MAX_TOKENS`] (128) tokens per context are analysed; a
 //!   payload hidden behind more than 128 significant tokens is not seen
 //!   (block comments and whitespace do not count as tokens). `UNION SELECT`
