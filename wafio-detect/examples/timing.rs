@@ -10,7 +10,11 @@
 //! - `WAFIO_TIMING_LOOP=N`: only scan every value N times and print the mean;
 //! - `WAFIO_TIMING_MINLEN=N`: only values of at least N bytes;
 //! - `WAFIO_TIMING_VALUE=text`: that one value, 20,000 times;
-//! - `WAFIO_TIMING_MEDIAN=1`: also list the values around the median.
+//! - `WAFIO_TIMING_FILE=path`: the values of a file, one per line (the
+//!   slowest values, say, to count their instructions);
+//! - `WAFIO_TIMING_MEDIAN=1`: also list the values around the median;
+//! - `WAFIO_TIMING_AROUND=q`: also list the values around quantile `q`
+//!   (`0.99` for the p99).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -87,9 +91,16 @@ fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
+    let file = std::env::var_os("WAFIO_TIMING_FILE");
     let values: Vec<Vec<u8>> = match std::env::var("WAFIO_TIMING_VALUE") {
         // One value, many times (instruction counts of a single value).
         Ok(v) => vec![v.into_bytes(); 20000],
+        Err(_) if file.is_some() => std::fs::read(file.unwrap_or_default())
+            .expect("WAFIO_TIMING_FILE")
+            .split(|&c| c == b'\n')
+            .filter(|v| !v.is_empty() && v.len() >= min_len)
+            .map(<[u8]>::to_vec)
+            .collect(),
         Err(_) => common::httpparams()
             .into_iter()
             .flat_map(|s| s.values)
@@ -143,9 +154,14 @@ fn main() {
     }
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_unstable_by_key(|&i| std::cmp::Reverse(all[i]));
-    if std::env::var_os("WAFIO_TIMING_MEDIAN").is_some() {
-        println!("\nvalues around the median:");
-        let mid = order.len() / 2;
+    let around = match std::env::var("WAFIO_TIMING_AROUND") {
+        Ok(q) => q.parse::<f64>().ok(),
+        Err(_) => std::env::var_os("WAFIO_TIMING_MEDIAN").map(|_| 0.5),
+    };
+    if let Some(q) = around {
+        println!("\nvalues around quantile {q}:");
+        // `order` is slowest first.
+        let mid = ((order.len() as f64) * (1.0 - q)) as usize;
         for &i in &order[mid.saturating_sub(15)..(mid + 15).min(order.len())] {
             let parts: Vec<String> = per
                 .iter()
