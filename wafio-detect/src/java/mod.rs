@@ -55,6 +55,17 @@ pub const GADGETS: &[&str] = &[
     "java.net.URLClassLoader",
 ];
 
+/// The first component of every name in [`GADGETS`] (`com` of
+/// `com.sun.rowset.JdbcRowSetImpl`): a value holds a gadget name only where
+/// one of these ends right before a `.`.
+const GADGET_HEADS: &[&[u8]] = &[b"com", b"org", b"ch", b"br", b"java", b"javax"];
+
+/// Whether `b` can hold a name of [`GADGETS`]: one pass over its dots
+/// instead of an automaton walk whose first bytes are common letters.
+fn may_name_gadget(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'.', b).any(|p| GADGET_HEADS.iter().any(|h| b[..p].ends_with(h)))
+}
+
 const RAW: u8 = 1;
 const ZERO: u8 = 2;
 const UPPER_O: u8 = 4;
@@ -187,7 +198,7 @@ impl JavaDetector {
                 return;
             }
         }
-        if memchr::memchr(b'"', b).is_none() {
+        if memchr::memchr(b'"', b).is_none() || !may_name_gadget(b) {
             return;
         }
         for m in self.gadgets.find_iter(b) {
@@ -268,6 +279,18 @@ mod tests {
             "java-gadget"
         );
         assert!(hits(b"!!str hello").is_empty());
+    }
+
+    #[test]
+    fn gadget_heads_cover_every_gadget() {
+        for g in GADGETS {
+            let dot = g.find('.').expect("a qualified class name");
+            assert!(GADGET_HEADS.contains(&&g.as_bytes()[..dot]), "{g}");
+            assert!(may_name_gadget(g.as_bytes()), "{g}");
+        }
+        assert!(!may_name_gadget(
+            b"1\")) as x where 1=1 and dbms_utility.sqlid(1)"
+        ));
     }
 
     #[test]
