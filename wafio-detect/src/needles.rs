@@ -1,19 +1,26 @@
 //! Searching a value for any of a few short literals.
 
+use aho_corasick::packed::Searcher;
 use memchr::memmem::Finder;
 
 /// Longest value slice lowered at a time (see [`CiNeedles::any_in`]).
 const CHUNK: usize = 1024;
 
 /// Short ASCII literals searched for in any ASCII case: the value is
-/// lowered into a stack buffer chunk by chunk (no allocation) and each
-/// literal is found with a SIMD substring searcher built once. On short
+/// lowered into a stack buffer chunk by chunk (no allocation) and searched
+/// with SIMD searchers built once: one Teddy pass for the needles of at
+/// least [`PACKED_MIN`] bytes, one substring search for each shorter
+/// needle (a one- or two-byte fingerprint would match too often). On short
 /// values this costs a fraction of an automaton walk whose start bytes are
 /// common letters (its prefilter then skips nothing).
 pub(crate) struct CiNeedles {
     finders: Vec<Finder<'static>>,
+    packed: Option<Searcher>,
     longest: usize,
 }
+
+/// Shortest needle searched in the Teddy pass.
+const PACKED_MIN: usize = 3;
 
 impl CiNeedles {
     /// Builds the searchers; needles must be non-empty and at most
@@ -22,11 +29,24 @@ impl CiNeedles {
         assert!(needles
             .iter()
             .all(|n| !n.is_empty() && n.len() <= CHUNK / 2));
+        let lowered: Vec<Vec<u8>> = needles
+            .iter()
+            .map(|n| n.to_ascii_lowercase().into_bytes())
+            .collect();
+        let long: Vec<&Vec<u8>> = lowered.iter().filter(|n| n.len() >= PACKED_MIN).collect();
+        // Teddy is built only where the CPU has the instructions for it.
+        let packed = if long.len() >= 2 {
+            Searcher::new(long.iter().copied())
+        } else {
+            None
+        };
         CiNeedles {
-            finders: needles
+            finders: lowered
                 .iter()
-                .map(|n| Finder::new(n.to_ascii_lowercase().as_bytes()).into_owned())
+                .filter(|n| packed.is_none() || n.len() < PACKED_MIN)
+                .map(|n| Finder::new(n).into_owned())
                 .collect(),
+            packed,
             longest: needles.iter().map(|n| n.len()).max().unwrap_or(1),
         }
     }
@@ -42,7 +62,12 @@ impl CiNeedles {
                 *d = s.to_ascii_lowercase();
             }
             let lowered = &*lowered;
-            if self.finders.iter().any(|f| f.find(lowered).is_some()) {
+            if self.finders.iter().any(|f| f.find(lowered).is_some())
+                || self
+                    .packed
+                    .as_ref()
+                    .is_some_and(|p| p.find(lowered).is_some())
+            {
                 return true;
             }
             if end == b.len() {
@@ -65,6 +90,11 @@ mod tests {
         assert!(n.any_in(b"<?php"));
         assert!(!n.any_in(b"sys tem"));
         assert!(!n.any_in(b""));
+        let n = CiNeedles::new(&["system", "exec", "<?", "$", "Include"]);
+        assert!(n.any_in(b"x ExEc("));
+        assert!(n.any_in(b"a INCLUDE b"));
+        assert!(n.any_in(b"$"));
+        assert!(!n.any_in(b"exe c inclu de < ?"));
         for at in [CHUNK - 8, CHUNK - 3, CHUNK, 2 * CHUNK - 7] {
             let mut v = vec![b'a'; 3 * CHUNK];
             v[at..at + 6].copy_from_slice(b"SyStEm");
