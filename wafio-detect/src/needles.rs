@@ -6,21 +6,60 @@ use memchr::memmem::Finder;
 /// Longest value slice lowered at a time (see [`CiNeedles::any_in`]).
 const CHUNK: usize = 1024;
 
-/// Short ASCII literals searched for in any ASCII case: the value is
-/// lowered into a stack buffer chunk by chunk (no allocation) and searched
-/// with SIMD searchers built once: one Teddy pass for the needles of at
-/// least [`PACKED_MIN`] bytes, one substring search for each shorter
-/// needle (a one- or two-byte fingerprint would match too often). On short
-/// values this costs a fraction of an automaton walk whose start bytes are
-/// common letters (its prefilter then skips nothing).
-pub(crate) struct CiNeedles {
+/// Shortest needle searched in the Teddy pass of [`Needles`].
+const PACKED_MIN: usize = 3;
+
+/// A few short literals searched for exactly, with SIMD searchers built
+/// once: one Teddy pass (aho-corasick's packed searcher) for the needles of
+/// at least [`PACKED_MIN`] bytes, one substring search for each shorter
+/// needle (a one- or two-byte fingerprint would match too often). A few
+/// vectorised passes over a value cost less than an automaton walk whose
+/// start bytes are common letters (its prefilter then skips nothing).
+pub(crate) struct Needles {
     finders: Vec<Finder<'static>>,
     packed: Option<Searcher>,
-    longest: usize,
 }
 
-/// Shortest needle searched in the Teddy pass.
-const PACKED_MIN: usize = 3;
+impl Needles {
+    /// Builds the searchers; needles must be non-empty.
+    pub(crate) fn new<N: AsRef<[u8]>>(needles: &[N]) -> Needles {
+        let needles: Vec<&[u8]> = needles.iter().map(AsRef::as_ref).collect();
+        assert!(needles.iter().all(|n| !n.is_empty()));
+        let long: Vec<&[u8]> = needles
+            .iter()
+            .copied()
+            .filter(|n| n.len() >= PACKED_MIN)
+            .collect();
+        // Teddy is built only where the CPU has the instructions for it.
+        let packed = if long.len() >= 2 {
+            Searcher::new(long)
+        } else {
+            None
+        };
+        Needles {
+            finders: needles
+                .iter()
+                .filter(|n| packed.is_none() || n.len() < PACKED_MIN)
+                .map(|n| Finder::new(n).into_owned())
+                .collect(),
+            packed,
+        }
+    }
+
+    /// Whether `b` holds any of the needles.
+    pub(crate) fn any_in(&self, b: &[u8]) -> bool {
+        self.finders.iter().any(|f| f.find(b).is_some())
+            || self.packed.as_ref().is_some_and(|p| p.find(b).is_some())
+    }
+}
+
+/// Short ASCII literals searched for in any ASCII case: the value is
+/// lowered into a stack buffer chunk by chunk (no allocation) and searched
+/// with [`Needles`].
+pub(crate) struct CiNeedles {
+    lowered: Needles,
+    longest: usize,
+}
 
 impl CiNeedles {
     /// Builds the searchers; needles must be non-empty and at most
@@ -33,20 +72,8 @@ impl CiNeedles {
             .iter()
             .map(|n| n.to_ascii_lowercase().into_bytes())
             .collect();
-        let long: Vec<&Vec<u8>> = lowered.iter().filter(|n| n.len() >= PACKED_MIN).collect();
-        // Teddy is built only where the CPU has the instructions for it.
-        let packed = if long.len() >= 2 {
-            Searcher::new(long.iter().copied())
-        } else {
-            None
-        };
         CiNeedles {
-            finders: lowered
-                .iter()
-                .filter(|n| packed.is_none() || n.len() < PACKED_MIN)
-                .map(|n| Finder::new(n).into_owned())
-                .collect(),
-            packed,
+            lowered: Needles::new(&lowered),
             longest: needles.iter().map(|n| n.len()).max().unwrap_or(1),
         }
     }
@@ -61,13 +88,7 @@ impl CiNeedles {
             for (d, s) in lowered.iter_mut().zip(&b[start..end]) {
                 *d = s.to_ascii_lowercase();
             }
-            let lowered = &*lowered;
-            if self.finders.iter().any(|f| f.find(lowered).is_some())
-                || self
-                    .packed
-                    .as_ref()
-                    .is_some_and(|p| p.find(lowered).is_some())
-            {
+            if self.lowered.any_in(lowered) {
                 return true;
             }
             if end == b.len() {
@@ -95,6 +116,14 @@ mod tests {
         assert!(n.any_in(b"a INCLUDE b"));
         assert!(n.any_in(b"$"));
         assert!(!n.any_in(b"exe c inclu de < ?"));
+        let n = Needles::new(&["{{", "os", "eval", "exec", "builtins"]);
+        assert!(n.any_in(b"x.os.y"));
+        assert!(n.any_in(b"a builtins b"));
+        assert!(!n.any_in(b"EVAL o s { {"));
+        let n = Needles::new(&["new", "getClass"]);
+        assert!(n.any_in(b"x getClass()"));
+        assert!(!n.any_in(b"ne w getclass"));
+        let n = CiNeedles::new(&["system", "exec", "<?", "$", "Include"]);
         for at in [CHUNK - 8, CHUNK - 3, CHUNK, 2 * CHUNK - 7] {
             let mut v = vec![b'a'; 3 * CHUNK];
             v[at..at + 6].copy_from_slice(b"SyStEm");

@@ -133,22 +133,12 @@ const SANDBOX_NEEDLES: &[&str] = &[
     "allowStaticMethodAccess",
 ];
 
-/// One SIMD substring search per needle: cheaper than an automaton walk
-/// over values that hold none of them.
-static CALLS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
-    std::sync::LazyLock::new(|| {
-        CALL_NEEDLES
-            .iter()
-            .map(memchr::memmem::Finder::new)
-            .collect()
-    });
-static SANDBOX: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
-    std::sync::LazyLock::new(|| {
-        SANDBOX_NEEDLES
-            .iter()
-            .map(memchr::memmem::Finder::new)
-            .collect()
-    });
+/// Searchers built once: a few vectorised passes cost less than an
+/// automaton walk over values that hold none of the needles.
+static CALLS: std::sync::LazyLock<crate::needles::Needles> =
+    std::sync::LazyLock::new(|| crate::needles::Needles::new(CALL_NEEDLES));
+static SANDBOX: std::sync::LazyLock<crate::needles::Needles> =
+    std::sync::LazyLock::new(|| crate::needles::Needles::new(SANDBOX_NEEDLES));
 static CONTEXT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"context"));
 
@@ -163,13 +153,13 @@ pub(crate) fn may_match(b: &[u8]) -> bool {
         let spel_t = memchr::memchr_iter(b'T', b).any(|p| {
             (p == 0 || !is_ident_start(b[p - 1])) && b.get(p + 1).is_none_or(|&c| !is_ident(c))
         });
-        if spel_t || CALLS.iter().any(|f| f.find(b).is_some()) {
+        if spel_t || CALLS.any_in(b) {
             return true;
         }
     }
     memchr::memchr_iter(b'@', b).nth(1).is_some()
         || (memchr::memchr(b'#', b).is_some() && CONTEXT.find(b).is_some())
-        || (b.iter().any(u8::is_ascii_uppercase) && SANDBOX.iter().any(|f| f.find(b).is_some()))
+        || (b.iter().any(u8::is_ascii_uppercase) && SANDBOX.any_in(b))
 }
 
 pub(crate) fn scan(b: &[u8], out: &mut Vec<Hit>) {

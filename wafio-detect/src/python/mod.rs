@@ -86,26 +86,21 @@ const CODE_NEEDLES: &[&str] = &[
 /// Index of the first [`MODULES`] name in [`CODE_NEEDLES`].
 const FIRST_MODULE: usize = 8;
 
-/// One SIMD substring searcher per needle, built once. A few vectorised
-/// passes over a value cost less than the tokenizer, and less than an
-/// automaton walk, whose start bytes (letters) are too common for its
-/// prefilter to skip anything.
-static CODE_FINDERS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+/// The searchers of [`may_be_code`], built once: without and with the
+/// [`MODULES`] names (module calls need a `.`). A few vectorised passes
+/// over a value cost less than the tokenizer.
+static CODE_FINDERS: std::sync::LazyLock<[crate::needles::Needles; 2]> =
     std::sync::LazyLock::new(|| {
-        CODE_NEEDLES
-            .iter()
-            .map(|n| memchr::memmem::Finder::new(n.as_bytes()))
-            .collect()
+        [
+            crate::needles::Needles::new(&CODE_NEEDLES[..FIRST_MODULE]),
+            crate::needles::Needles::new(CODE_NEEDLES),
+        ]
     });
 
 /// Whether [`scan`] can find anything in `b` (see [`CODE_NEEDLES`]).
 fn may_be_code(b: &[u8]) -> bool {
-    let n = if memchr::memchr(b'.', b).is_some() {
-        CODE_NEEDLES.len()
-    } else {
-        FIRST_MODULE
-    };
-    CODE_FINDERS[..n].iter().any(|f| f.find(b).is_some())
+    let dot = memchr::memchr(b'.', b).is_some();
+    CODE_FINDERS[usize::from(dot)].any_in(b)
 }
 
 const NEWLINE: u8 = 1;
