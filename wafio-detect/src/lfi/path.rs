@@ -268,6 +268,25 @@ struct Seg {
     name_end: usize,
 }
 
+/// Bytes that [`unit`] reads as `Unit::Other(c)` of length 1 when the byte
+/// before was not a dot, and that [`analyse`] treats like any other such
+/// byte (not `;`, `{`, `}`).
+static PLAIN: [bool; 256] = {
+    let mut t = [true; 256];
+    let special = b"/\\.\0?0%;{}";
+    let mut k = 0;
+    while k < special.len() {
+        t[special[k] as usize] = false;
+        k += 1;
+    }
+    let mut c = 0xC0;
+    while c < 256 {
+        t[c] = false;
+        c += 1;
+    }
+    t
+};
+
 /// `://`, searched once per token: the searcher is built once.
 static SCHEME_SEP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
@@ -435,6 +454,15 @@ pub(crate) fn analyse(t: &[u8]) -> PathStats {
                 }
                 seg.name_end = i + n;
                 prev_dot = false;
+                // The plain bytes after it would each repeat what this one
+                // did: only the length and the name end move.
+                let run = t[i + n..]
+                    .iter()
+                    .take_while(|&&c| PLAIN[c as usize])
+                    .count();
+                seg.len += run as u32;
+                seg.name_end += run;
+                i += run;
             }
         }
         i += n;
