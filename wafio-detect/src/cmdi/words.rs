@@ -206,12 +206,20 @@ pub(crate) fn lookup(name: &[u8], glob: bool) -> Option<(&'static str, Strength)
     }
     // Bucket by first letter and length: most benign words are rejected
     // with one table load, the rest compared with a handful of names.
+    // The names of a bucket share the first byte and the length (at least
+    // two, as every name's): the second byte rejects most of them.
     let k = (name[0] - b'a') as usize;
-    BUCKETS[k][name.len()]
-        .iter()
-        .take_while(|&&i| i != EMPTY)
-        .map(|&i| COMMANDS[i as usize])
-        .find(|(n, _)| cmp_short(n.as_bytes(), name).is_eq())
+    for &i in &BUCKETS[k][name.len()] {
+        if i == EMPTY {
+            break;
+        }
+        let (n, strength) = COMMANDS[i as usize];
+        let n = n.as_bytes();
+        if n[1] == name[1] && cmp_short(n, name).is_eq() {
+            return Some((COMMANDS[i as usize].0, strength));
+        }
+    }
+    None
 }
 
 /// Most names sharing a first letter and a length (a larger bucket fails
@@ -230,6 +238,7 @@ const fn buckets() -> [[[u8; BUCKET]; MAX_NAME + 1]; 26] {
     while i < COMMANDS.len() {
         let n = COMMANDS[i].0.as_bytes();
         let (letter, len) = ((n[0] - b'a') as usize, n.len());
+        assert!(len >= 2, "a COMMANDS name shorter than two bytes");
         let mut k = 0;
         while b[letter][len][k] != EMPTY {
             k += 1;
