@@ -50,6 +50,9 @@ pub struct ProxyArgs {
     /// Audit log: `-` for stdout or a file.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<String>,
+    /// Runtime worker threads (1-1024; default: one per CPU).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
     /// Check the configuration (and load the CRS) without listening, then exit.
     #[arg(long)]
     pub check: bool,
@@ -133,7 +136,11 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("configuration ok");
         return Ok(ExitCode::SUCCESS);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.workers {
+        runtime.worker_threads(usize::from(n));
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
@@ -141,7 +148,7 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         let proxy = Proxy::bind(config.clone()).await?;
         let addr = proxy.local_addr()?;
         eprintln!(
-            "wafio-proxy: listening on {}{addr}, upstream {}, mode {}, CRS {}",
+            "wafio-proxy: listening on {}{addr}, upstream {}, mode {}, CRS {}, {} worker threads",
             if config.tls.is_some() {
                 "https://"
             } else {
@@ -158,6 +165,7 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
                     d.display(),
                     config.waf.paranoia
                 )),
+            tokio::runtime::Handle::current().metrics().num_workers(),
         );
         let on = |b: bool| if b { "on" } else { "off" };
         let routes_limited = config
