@@ -27,7 +27,12 @@
 #
 # Usage: benches/proxy-bench.sh            (from the project root or anywhere)
 # Env:   DURATION=10s CONNS=64 THREADS=2 WORKERS=<CPUs> RATE=1000 RATE_DURATION=10
-#        CRS_DIR=../shared/crs SKIP_NGINX=0 SKIP_RATE=0
+#        WRK_TIMEOUT=10s CRS_DIR=../shared/crs SKIP_NGINX=0 SKIP_RATE=0
+#        CARGO_TARGET_DIR (where the binaries are built, default target/)
+#
+# WRK_TIMEOUT is wrk's per-request timeout: long, so a slow target's
+# latencies are measured rather than dropped as socket errors (wrk's
+# default of 2 s would cut off exactly the slowest requests).
 #
 # WORKERS is both wafio-proxy's runtime worker threads (--workers) and
 # nginx's worker_processes. Loopback only; wrk, the proxies, the upstream
@@ -44,6 +49,7 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-$(nproc)}
 RATE=${RATE:-1000}
+WRK_TIMEOUT=${WRK_TIMEOUT:-10s}
 RATE_DURATION=${RATE_DURATION:-10}
 CRS_DIR=${CRS_DIR:-$ROOT/../shared/crs}
 CRS_DIR=$(cd "$CRS_DIR" && pwd)
@@ -70,7 +76,9 @@ if ! command -v wrk >/dev/null; then
 fi
 
 cargo build --release -q -p wafio-proxy --bin wafio-proxy --example bench_upstream --example rate_load
-BIN=$ROOT/target/release
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+[[ "$TARGET_DIR" == /* ]] || TARGET_DIR=$ROOT/$TARGET_DIR
+BIN=$TARGET_DIR/release
 
 wait_port() {
     for _ in $(seq 1 300); do
@@ -119,7 +127,7 @@ declare -A RPS
 run_wrk() { # name port direct|waf
     local check out line
     check=$(check_mix "$2" "$3")
-    out=$(MIX="$MIX" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$LUA" "http://127.0.0.1:$2/" 2>&1)
+    out=$(MIX="$MIX" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout "$WRK_TIMEOUT" -s "$LUA" "http://127.0.0.1:$2/" 2>&1)
     line=$(grep '^MIX ' <<<"$out" || true)
     if [[ -z "$line" ]]; then
         echo "wrk failed against $1: $out" >&2
