@@ -15,7 +15,12 @@
 # Part A, throughput (wrk + benches/proxy-mix.lua, closed loop): requests/s,
 # p50, p99, and the responses by status: 2xx, 403 (expected for the
 # attacks, 10 %), anything else (5xx, 4xx other than 403) and socket
-# errors, so a failing target cannot look fast. Before each target is
+# errors, so a failing target cannot look fast; and cpu/req, the CPU time
+# (user + system, from /proc) the target's own processes used per request
+# during its wrk run: the upstream for the direct path, the proxy process,
+# nginx's master and workers. It depends much less than requests/s on what
+# else the machine runs, so its ratio is the fairer comparison on a shared
+# or loaded machine. Before each target is
 # loaded, every request of the mix is sent once with curl: `check` says
 # whether the benign ones got 2xx and the attacks 403 (the upstream itself
 # is only expected to answer 2xx).
@@ -123,11 +128,25 @@ check_mix() { # port direct|waf
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 
-declare -A RPS
-run_wrk() { # name port direct|waf
-    local check out line
+# CPU time (user + system, clock ticks) the given processes have used.
+cpu_ticks() { # pid...
+    local t=0 p stat f
+    for p in "$@"; do
+        stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        read -r -a f <<<"${stat##*) }"
+        t=$((t + f[11] + f[12]))
+    done
+    echo "$t"
+}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+declare -A RPS CPU
+run_wrk() { # name port direct|waf pid... (the target's processes, for its CPU time)
+    local check out line c0 c1
     check=$(check_mix "$2" "$3")
+    c0=$(cpu_ticks "${@:4}")
     out=$(MIX="$MIX" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout "$WRK_TIMEOUT" -s "$LUA" "http://127.0.0.1:$2/" 2>&1)
+    c1=$(cpu_ticks "${@:4}")
     line=$(grep '^MIX ' <<<"$out" || true)
     if [[ -z "$line" ]]; then
         echo "wrk failed against $1: $out" >&2
@@ -137,10 +156,12 @@ run_wrk() { # name port direct|waf
     local total s403
     total=$(kv requests "$line")
     s403=$(kv s403 "$line")
-    printf '%-36s %10s %10s %10s %9s %13s %7s %8s  %s\n' "$1" "$(kv rps "$line")" \
+    # Counted from after check_mix: wrk's requests only.
+    CPU[$1]=$(awk -v t=$((c1 - c0)) -v u="$TICK_US" -v n="$total" 'BEGIN { printf "%.0f", n ? t * u / n : 0 }')
+    printf '%-36s %10s %10s %10s %9s %13s %7s %8s %9s  %s\n' "$1" "$(kv rps "$line")" \
         "$(ms "$(kv p50_us "$line")")" "$(ms "$(kv p99_us "$line")")" "$(kv s2xx "$line")" \
         "$s403 ($(awk -v a="$s403" -v t="$total" 'BEGIN { printf "%.1f%%", t ? 100 * a / t : 0 }'))" \
-        "$(kv sother "$line")" "$(kv socket_errors "$line")" "$check"
+        "$(kv sother "$line")" "$(kv socket_errors "$line")" "${CPU[$1]} us" "$check"
     if [[ "$(kv other_detail "$line")" != - ]]; then echo "    other statuses: $(kv other_detail "$line")"; fi
 }
 
@@ -246,17 +267,20 @@ echo "machine: $(nproc) CPUs, $(uname -r); wafio-proxy --workers $WORKERS, nginx
 echo "request mix: $MIX ($(grep -v '^#' "$MIX" | awk -F'\t' '{ n += $1; if ($2 == "attack") a += $1 } END { printf "%d per cycle, %d attacks", n, a }'))"
 echo
 echo "A. throughput: wrk $THREADS threads, $CONNS connections, $DURATION per target"
-printf '%-36s %10s %10s %10s %9s %13s %7s %8s  %s\n' target requests/s p50 p99 2xx "403" other sockerr check
-run_wrk "upstream direct" $UP_PORT direct
+printf '%-36s %10s %10s %10s %9s %13s %7s %8s %9s  %s\n' target requests/s p50 p99 2xx "403" other sockerr cpu/req check
+run_wrk "upstream direct" $UP_PORT direct $UP_PID
 alive upstream $UP_PID
-run_wrk "wafio-proxy (detectors)" $P1_PORT waf
+run_wrk "wafio-proxy (detectors)" $P1_PORT waf $P1_PID
 alive "wafio-proxy (detectors)" $P1_PID
-run_wrk "wafio-proxy (detectors + CRS PL1)" $P2_PORT waf
+run_wrk "wafio-proxy (detectors + CRS PL1)" $P2_PORT waf $P2_PID
 alive "wafio-proxy (detectors + CRS PL1)" $P2_PID
 if [[ $NGINX_OK == 1 ]]; then
-    run_wrk "nginx + ModSecurity v3 + CRS PL1" $NGX_PORT waf
+    NGX_MASTER=$(cat "$WORK/nginx.pid")
+    # shellcheck disable=SC2046
+    run_wrk "nginx + ModSecurity v3 + CRS PL1" $NGX_PORT waf "$NGX_MASTER" $(pgrep -P "$NGX_MASTER")
     awk -v w="${RPS[wafio-proxy (detectors + CRS PL1)]}" -v n="${RPS[nginx + ModSecurity v3 + CRS PL1]}" \
-        'BEGIN { if (n > 0) printf "wafio-proxy + CRS PL1 / nginx + ModSecurity + CRS PL1: %.1fx the requests/s\n", w / n }'
+        -v wc="${CPU[wafio-proxy (detectors + CRS PL1)]}" -v nc="${CPU[nginx + ModSecurity v3 + CRS PL1]}" \
+        'BEGIN { if (n > 0) printf "wafio-proxy + CRS PL1 / nginx + ModSecurity + CRS PL1: %.1fx the requests/s, %.1fx less CPU per request\n", w / n, (wc > 0 ? nc / wc : 0) }'
 fi
 
 if [[ "$SKIP_RATE" != 1 ]]; then
