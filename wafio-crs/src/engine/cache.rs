@@ -13,7 +13,9 @@ use crate::engine::vars::NO_SLOT;
 /// What is known of one transformed value.
 #[derive(Debug, Default)]
 struct Transformed {
-    value: Vec<u8>,
+    /// `None` when the chain left the value as it was (its raw scan
+    /// stands for it).
+    value: Option<Vec<u8>>,
     /// Prefilter bits of `value`, once scanned.
     bits: Option<Vec<u64>>,
     /// The bytes present in `value`, once seen.
@@ -129,22 +131,26 @@ impl View<'_, '_> {
     }
 }
 
-/// Applies a chain of transformations.
-/// Steps that cannot change the value are not run.
-pub(crate) fn run_chain(transforms: &[Transform], value: &[u8]) -> Vec<u8> {
-    let mut a = value.to_vec();
-    let mut b = Vec::with_capacity(value.len());
+/// Applies a chain of transformations: `None` when no step changes the
+/// value. Steps that cannot change the value are not run.
+pub(crate) fn run_chain(transforms: &[Transform], value: &[u8]) -> Option<Vec<u8>> {
+    let mut changed: Option<Vec<u8>> = None;
+    let mut spare = Vec::new();
     let mut present = byte_set(value);
     for &t in transforms {
         if !step_may_change(t, &present) {
             continue;
         }
-        if t.apply(&a, &mut b) {
-            std::mem::swap(&mut a, &mut b);
-            present = byte_set(&a);
+        let input = changed.as_deref().unwrap_or(value);
+        if t.apply(input, &mut spare) {
+            present = byte_set(&spare);
+            let out = std::mem::take(&mut spare);
+            if let Some(old) = changed.replace(out) {
+                spare = old;
+            }
         }
     }
-    a
+    changed
 }
 
 impl ValueCache {
@@ -192,10 +198,18 @@ impl ValueCache {
         if !chain.may_change(&self.present[s]) {
             return &self.raw_bits[s * w..(s + 1) * w];
         }
+        if self
+            .transformed(slot, value, chain_id, chain)
+            .value
+            .is_none()
+        {
+            return &self.raw_bits[s * w..(s + 1) * w];
+        }
         let t = self.transformed(slot, value, chain_id, chain);
+        let out = t.value.as_deref().unwrap_or_default();
         t.bits.get_or_insert_with(|| {
             let mut b = vec![0u64; w];
-            pf.scan(&t.value, &mut b);
+            pf.scan(out, &mut b);
             b
         })
     }
@@ -214,8 +228,12 @@ impl ValueCache {
         if !chain.may_change(&self.present[s]) {
             return self.present[s];
         }
+        let raw = self.present[s];
         let t = self.transformed(slot, value, chain_id, chain);
-        *t.present.get_or_insert_with(|| byte_set(&t.value))
+        match &t.value {
+            None => raw,
+            Some(v) => *t.present.get_or_insert_with(|| byte_set(v)),
+        }
     }
 
     /// Whether a link with this filter may match the value of `slot` after
@@ -398,7 +416,10 @@ impl ValueCache {
         if !chain.case && !chain.may_change(&self.present[s]) {
             return View::Raw(value);
         }
-        View::Cached(&self.transformed(slot, value, chain_id, chain).value)
+        match &self.transformed(slot, value, chain_id, chain).value {
+            Some(v) => View::Cached(v),
+            None => View::Raw(value),
+        }
     }
 
     /// The value of `slot` after chain `chain_id`, transformed on first use.
