@@ -326,6 +326,13 @@ impl ValueCache {
             return Some(filter.admits(raw.bits.as_deref(), &raw.present));
         }
         let u = self.unions.get(&(chain_id, coll))?;
+        if filter.bytes.is_some_and(|b| !intersects(b, &u.present)) {
+            return Some(false);
+        }
+        if filter.bit.is_some() && u.bits.is_none() {
+            // The bits of a chain's union are built when first needed.
+            return None;
+        }
         Some(filter.admits(u.bits.as_deref(), &u.present))
     }
 
@@ -376,31 +383,48 @@ impl ValueCache {
         if !chain.may_change_some(&raw.present, raw.dots_only) {
             return filter.admits(raw.bits.as_deref(), &raw.present);
         }
-        if let Some(u) = self.unions.get(&(chain_id, coll)) {
-            return filter.admits(u.bits.as_deref(), &u.present);
+        // After the chain: the bytes first (transforming each value), the
+        // prefilter bits (a scan of each transformed value) only when a
+        // link's bytes do not rule the collection out already.
+        let key = (chain_id, coll);
+        if !self.unions.contains_key(&key) {
+            let mut present = [0u64; 4];
+            values(&mut |slot, value| {
+                let p = self.present(slot, value, chain_id, chain, pf);
+                for (x, y) in present.iter_mut().zip(p) {
+                    *x |= y;
+                }
+            });
+            let union = Union {
+                bits: None,
+                present,
+                dots_only: false,
+            };
+            self.unions.insert(key, union);
         }
-        let mut union = Union {
-            bits: pf.map(|pf| vec![0u64; pf.words()]),
-            present: [0; 4],
-            dots_only: false,
+        let present = self.unions[&key].present;
+        if filter.bytes.is_some_and(|b| !intersects(b, &present)) {
+            return false;
+        }
+        let (Some(_), Some(pf)) = (filter.bit, pf) else {
+            return true;
         };
-        values(&mut |slot, value| {
-            let present = self.present(slot, value, chain_id, chain, pf);
-            for (x, y) in union.present.iter_mut().zip(present) {
-                *x |= y;
-            }
-            if let (Some(u), Some(pf)) = (union.bits.as_mut(), pf) {
-                for (x, y) in u
+        if self.unions[&key].bits.is_none() {
+            let mut bits = vec![0u64; pf.words()];
+            values(&mut |slot, value| {
+                for (x, y) in bits
                     .iter_mut()
                     .zip(self.bits(slot, value, chain_id, chain, pf))
                 {
                     *x |= y;
                 }
+            });
+            if let Some(u) = self.unions.get_mut(&key) {
+                u.bits = Some(bits);
             }
-        });
-        let admits = filter.admits(union.bits.as_deref(), &union.present);
-        self.unions.insert((chain_id, coll), union);
-        admits
+        }
+        let u = &self.unions[&key];
+        filter.admits(u.bits.as_deref(), &u.present)
     }
 
     /// The value of `slot` after chain `chain_id`.
