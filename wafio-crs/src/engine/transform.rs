@@ -150,6 +150,11 @@ impl Transform {
     /// (cleared first). Returns whether the output differs from the input.
     pub fn apply(self, input: &[u8], out: &mut Vec<u8>) -> bool {
         out.clear();
+        // Most transformations keep or shrink the length: one allocation
+        // instead of growing byte by byte (digests and `length` are short).
+        if !matches!(self, Transform::Length | Transform::Sha1 | Transform::Md5) {
+            out.reserve(input.len());
+        }
         match self {
             Transform::None => out.extend_from_slice(input),
             Transform::Lowercase => out.extend(input.iter().map(u8::to_ascii_lowercase)),
