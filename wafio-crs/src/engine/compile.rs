@@ -47,6 +47,10 @@ pub struct CRule {
     pub tchain: u32,
     /// Bit of this link in the engine's literal prefilter, if it has one.
     pub prefilter: Option<u32>,
+    /// For a `multiMatch` link, its operator's needles: a value the
+    /// operator sees after each transformation step is tested against them
+    /// first, as the shared prefilter only scans a chain's final values.
+    pub(crate) step_needles: Option<aho_corasick::AhoCorasick>,
     /// Disruptive action.
     pub disruptive: Option<Disruptive>,
     /// Status for deny/redirect.
@@ -187,6 +191,7 @@ fn compile_rule(
         transforms,
         tchain: 0,
         prefilter: None,
+        step_needles: None,
         disruptive: rule.disruptive.clone(),
         status: rule.status,
         skip: rule.skip.unwrap_or(0),
@@ -315,6 +320,12 @@ pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> Index {
             if let Some(n) = l.operator.needles() {
                 l.prefilter = Some(sets.len() as u32);
                 sets.push(n.to_vec());
+                if l.multi_match && !l.operator.negated() {
+                    l.step_needles = aho_corasick::AhoCorasick::builder()
+                        .ascii_case_insensitive(true)
+                        .build(n)
+                        .ok();
+                }
             }
             link = l.chain.as_deref_mut();
         }

@@ -764,6 +764,7 @@ fn eval_value(
 ) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
     let try_op = |v: &[u8]| match bytes {
         Some(req) if !intersects(req, &byte_set(v)) => None,
+        _ if link.step_needles.as_ref().is_some_and(|ac| !ac.is_match(v)) => None,
         _ => try_op(link, v, arg),
     };
     if link.transforms.is_empty() {
