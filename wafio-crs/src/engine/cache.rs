@@ -50,6 +50,7 @@ struct Union {
     bits: Option<Vec<u64>>,
     present: ByteSet,
     /// Some value is made only of dots (see [`Chain::may_change_some`]).
+    /// Read on raw unions only; a chain's union leaves it `false`.
     dots_only: bool,
 }
 
@@ -195,23 +196,19 @@ impl ValueCache {
     ) -> &[u64] {
         let s = self.ensure(slot, value, Some(pf));
         let w = self.words;
+        let raw = &self.raw_bits[s * w..(s + 1) * w];
         if !chain.may_change(&self.present[s]) {
-            return &self.raw_bits[s * w..(s + 1) * w];
+            return raw;
         }
-        if self
-            .transformed(slot, value, chain_id, chain)
-            .value
-            .is_none()
-        {
-            return &self.raw_bits[s * w..(s + 1) * w];
+        let t = transformed_entry(&mut self.transformed, slot, value, chain_id, chain);
+        match t.value.as_deref() {
+            None => raw,
+            Some(out) => t.bits.get_or_insert_with(|| {
+                let mut b = vec![0u64; w];
+                pf.scan(out, &mut b);
+                b
+            }),
         }
-        let t = self.transformed(slot, value, chain_id, chain);
-        let out = t.value.as_deref().unwrap_or_default();
-        t.bits.get_or_insert_with(|| {
-            let mut b = vec![0u64; w];
-            pf.scan(out, &mut b);
-            b
-        })
     }
 
     /// The bytes present in the value of `slot` after chain `chain_id`,
@@ -277,9 +274,7 @@ impl ValueCache {
         if chain.may_change(&self.present[s]) {
             return None;
         }
-        let w = self.words;
-        let bits = pf.map(|_| &self.raw_bits[s * w..(s + 1) * w]);
-        Some(filter.admits(bits, &self.present[s]))
+        Some(self.raw_admits(slot, filter))
     }
 
     /// Whether [`ValueCache::raw_admits`] answers for every value of the
@@ -292,8 +287,9 @@ impl ValueCache {
         )
     }
 
-    /// [`ValueCache::admits`] for a slot of a collection for which
-    /// [`ValueCache::raw_only`] holds: two lookups, no transformation.
+    /// [`ValueCache::admits`] on the raw scan of a scanned slot (one of a
+    /// collection for which [`ValueCache::raw_only`] holds, or a value the
+    /// chain leaves as it is): two lookups, no transformation.
     pub(crate) fn raw_admits(&self, slot: u32, filter: Filter<'_>) -> bool {
         let s = slot as usize;
         debug_assert!(self.ready[s], "slot {s} not scanned");
@@ -454,12 +450,22 @@ impl ValueCache {
         chain_id: u32,
         chain: &Chain,
     ) -> &mut Transformed {
-        self.transformed
-            .entry((slot, chain_id))
-            .or_insert_with(|| Transformed {
-                value: run_chain(&chain.transforms, value),
-                bits: None,
-                present: None,
-            })
+        transformed_entry(&mut self.transformed, slot, value, chain_id, chain)
     }
+}
+
+/// [`ValueCache::transformed`] on the map alone, so a caller can hold other
+/// fields of the cache at the same time.
+fn transformed_entry<'m>(
+    map: &'m mut HashMap<(u32, u32), Transformed, foldhash::fast::RandomState>,
+    slot: u32,
+    value: &[u8],
+    chain_id: u32,
+    chain: &Chain,
+) -> &'m mut Transformed {
+    map.entry((slot, chain_id)).or_insert_with(|| Transformed {
+        value: run_chain(&chain.transforms, value),
+        bits: None,
+        present: None,
+    })
 }

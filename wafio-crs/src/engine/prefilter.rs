@@ -240,24 +240,11 @@ pub(crate) fn hir_needles(hir: &Hir) -> Option<Set> {
 /// (a quote, or one of some SQL words) be ruled out.
 fn worth_needle(n: &[u8]) -> bool {
     match n {
-        [b] => !matches!(
-            b,
-            b'a'..=b'z'
-                | b'A'..=b'Z'
-                | b'0'..=b'9'
-                | b' '
-                | b'.'
-                | b'-'
-                | b'_'
-                | b'/'
-                | b'='
-                | b','
-                | b':'
-                | b'\t'
-                | b'\r'
-                | b'\n'
-                | 0x80..=0xff
-        ),
+        &[b] => {
+            !(b.is_ascii_alphanumeric()
+                || is_common_punct(b)
+                || matches!(b, b'\t' | b'\r' | b'\n' | 0x80..=0xff))
+        }
         n => n.len() >= MIN_NEEDLE,
     }
 }
@@ -374,13 +361,19 @@ fn case_closed(mut s: ByteSet) -> ByteSet {
     s
 }
 
+/// Punctuation that benign values use all the time (separators of words,
+/// paths, numbers, key=value lists).
+fn is_common_punct(b: u8) -> bool {
+    matches!(b, b' ' | b'.' | b'-' | b'_' | b'/' | b'=' | b',' | b':')
+}
+
 /// How likely a benign value holds some byte of the set (lower is better).
 fn commonness(s: &ByteSet) -> u32 {
     let ascii: u32 = (0..0x80u8)
         .filter(|&b| has_byte(s, b))
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => 64,
-            b' ' | b'.' | b'-' | b'_' | b'/' | b'=' | b',' | b':' => 16,
+            b if is_common_punct(b) => 16,
             0x21..=0x7e => 2,
             _ => 1,
         })
