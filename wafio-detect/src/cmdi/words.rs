@@ -213,10 +213,10 @@ pub(crate) fn lookup(name: &[u8], glob: bool) -> Option<(&'static str, Strength)
         if i == EMPTY {
             break;
         }
-        let (n, strength) = COMMANDS[i as usize];
-        let n = n.as_bytes();
+        let (cmd, strength) = COMMANDS[i as usize];
+        let n = cmd.as_bytes();
         if n[1] == name[1] && cmp_short(n, name).is_eq() {
-            return Some((COMMANDS[i as usize].0, strength));
+            return Some((cmd, strength));
         }
     }
     None
