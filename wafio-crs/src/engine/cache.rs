@@ -155,6 +155,16 @@ pub(crate) fn run_chain(transforms: &[Transform], value: &[u8]) -> Option<Vec<u8
 }
 
 impl ValueCache {
+    /// Whether the cache is small enough to be kept for another
+    /// transaction (see [`ValueCache::clear`]): a request with many values
+    /// leaves large tables behind, which are freed instead.
+    pub(crate) fn reusable(&self) -> bool {
+        const MAX_SLOTS: usize = 4096;
+        self.ready.capacity() <= MAX_SLOTS
+            && self.transformed.capacity() <= MAX_SLOTS
+            && self.unions.capacity() <= MAX_SLOTS
+    }
+
     /// Forgets every slot (the collections changed).
     pub(crate) fn clear(&mut self) {
         self.ready.clear();

@@ -100,20 +100,19 @@ pub struct Transaction<'e> {
 impl<'e> Transaction<'e> {
     pub(crate) fn new(engine: &'e Engine, req: &HttpRequest) -> Transaction<'e> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let scratch = Scratch::take();
         Transaction {
             engine,
             req: RequestData::headers_only(req, engine.request_limits()),
             resp: None,
-            tx: TxMap::default(),
+            tx: scratch.tx,
             other: HashMap::new(),
             mode: engine.mode(),
             removed: Vec::new(),
             removed_targets: Vec::new(),
-            // CRS records some 60 (mostly `nolog`) matches on a benign
-            // request: one allocation instead of regrowing.
-            matched: Vec::with_capacity(64),
-            matched_vars: Vec::new(),
-            hits: Vec::new(),
+            matched: scratch.matched,
+            matched_vars: scratch.matched_vars,
+            hits: scratch.hits,
             intervention: None,
             allow: Allow::None,
             log: String::new(),
@@ -123,7 +122,7 @@ impl<'e> Transaction<'e> {
             body_access: engine.request_body_access(),
             force_body_variable: false,
             remote_addr: "127.0.0.1".to_string(),
-            cache: RefCell::default(),
+            cache: RefCell::new(scratch.cache),
         }
     }
 
@@ -677,6 +676,74 @@ impl<'e> Transaction<'e> {
                 redirect,
             });
         }
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        Scratch::give_back(Scratch {
+            tx: std::mem::take(&mut self.tx),
+            matched: std::mem::take(&mut self.matched),
+            matched_vars: std::mem::take(&mut self.matched_vars),
+            hits: std::mem::take(&mut self.hits),
+            cache: std::mem::take(self.cache.get_mut()),
+        });
+    }
+}
+
+/// The buffers of a finished transaction, emptied, kept for the next one on
+/// the same thread: a request then allocates its TX map, match list and
+/// value cache once per thread instead of once per request.
+#[derive(Default)]
+struct Scratch {
+    tx: TxMap,
+    matched: Vec<MatchedRule>,
+    matched_vars: Vec<(String, Vec<u8>)>,
+    hits: Vec<Hit>,
+    cache: ValueCache,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
+}
+
+/// Buffers above these sizes (left by a very large request) are freed
+/// rather than kept: a thread keeps at most about a request's worth.
+const SCRATCH_MAX_TX: usize = 1024;
+const SCRATCH_MAX_MATCHED: usize = 1024;
+
+impl Scratch {
+    /// The thread's kept buffers, or new ones.
+    fn take() -> Scratch {
+        SCRATCH
+            .try_with(|s| s.borrow_mut().take())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Scratch {
+                // CRS sets about a hundred TX variables and records some 60
+                // (mostly `nolog`) matches on a benign request.
+                tx: TxMap::with_capacity_and_hasher(128, Default::default()),
+                matched: Vec::with_capacity(64),
+                ..Scratch::default()
+            })
+    }
+
+    /// Empties the buffers and keeps them for the thread's next
+    /// transaction, unless they grew beyond the caps.
+    fn give_back(mut self) {
+        if self.tx.capacity() > SCRATCH_MAX_TX
+            || self.matched.capacity() > SCRATCH_MAX_MATCHED
+            || !self.cache.reusable()
+        {
+            return;
+        }
+        self.tx.clear();
+        self.matched.clear();
+        self.matched_vars.clear();
+        self.hits.clear();
+        self.cache.clear();
+        // Ignored during thread teardown (the buffers are then dropped).
+        let _ = SCRATCH.try_with(|s| *s.borrow_mut() = Some(self));
     }
 }
 
