@@ -458,7 +458,7 @@ impl Operator {
         let hit = match &self.data {
             Data::Regex(lazy) => lazy.get().is_some_and(|re| re.is_match(value)),
             Data::Phrases(ac) => ac.is_match(value),
-            _ => self.eval_positive(value, arg, false).is_some(),
+            _ => self.eval_positive(value, arg, false, false).is_some(),
         };
         hit != self.negated
     }
@@ -467,7 +467,7 @@ impl Operator {
     /// included. `arg` expands macros of the argument; `captures` asks
     /// `@rx` for its groups.
     pub fn eval(&self, value: &[u8], arg: &OpArg<'_>, captures: bool) -> Option<Matched> {
-        let hit = self.eval_positive(value, arg, captures);
+        let hit = self.eval_positive(value, arg, captures, true);
         match (hit, self.negated) {
             (Some(m), false) => Some(m),
             (None, true) => Some(Matched {
@@ -485,10 +485,18 @@ impl Operator {
         }
     }
 
-    fn eval_positive(&self, value: &[u8], arg: &OpArg<'_>, captures: bool) -> Option<Matched> {
+    /// [`Operator::eval`] without negation. Without `data` (a plain match
+    /// test), an operator that matches the whole value does not copy it.
+    fn eval_positive(
+        &self,
+        value: &[u8],
+        arg: &OpArg<'_>,
+        captures: bool,
+        data: bool,
+    ) -> Option<Matched> {
         let whole = || {
             Some(Matched {
-                data: value.to_vec(),
+                data: if data { value.to_vec() } else { Vec::new() },
                 captures: Vec::new(),
             })
         };
