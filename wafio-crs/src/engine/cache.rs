@@ -132,12 +132,17 @@ impl View<'_, '_> {
     }
 }
 
-/// Applies a chain of transformations: `None` when no step changes the
-/// value. Steps that cannot change the value are not run.
-pub(crate) fn run_chain(transforms: &[Transform], value: &[u8]) -> Option<Vec<u8>> {
+/// Applies a chain of transformations to a value whose bytes are
+/// `present`: `None` when no step changes the value, else the result and
+/// its bytes. Steps that cannot change the value are not run.
+pub(crate) fn run_chain(
+    transforms: &[Transform],
+    value: &[u8],
+    present: ByteSet,
+) -> Option<(Vec<u8>, ByteSet)> {
     let mut changed: Option<Vec<u8>> = None;
     let mut spare = Vec::new();
-    let mut present = byte_set(value);
+    let mut present = present;
     for &t in transforms {
         if !step_may_change(t, &present) {
             continue;
@@ -151,7 +156,7 @@ pub(crate) fn run_chain(transforms: &[Transform], value: &[u8]) -> Option<Vec<u8
             }
         }
     }
-    changed
+    changed.map(|v| (v, present))
 }
 
 impl ValueCache {
@@ -210,7 +215,14 @@ impl ValueCache {
         if !chain.may_change(&self.present[s]) {
             return raw;
         }
-        let t = transformed_entry(&mut self.transformed, slot, value, chain_id, chain);
+        let t = transformed_entry(
+            &mut self.transformed,
+            slot,
+            value,
+            self.present[s],
+            chain_id,
+            chain,
+        );
         match t.value.as_deref() {
             None => raw,
             Some(out) => t.bits.get_or_insert_with(|| {
@@ -236,7 +248,7 @@ impl ValueCache {
             return self.present[s];
         }
         let raw = self.present[s];
-        let t = self.transformed(slot, value, chain_id, chain);
+        let t = self.transformed(slot, value, raw, chain_id, chain);
         match &t.value {
             None => raw,
             Some(v) => *t.present.get_or_insert_with(|| byte_set(v)),
@@ -285,6 +297,17 @@ impl ValueCache {
             return None;
         }
         Some(self.raw_admits(slot, filter))
+    }
+
+    /// The bytes present in the raw value of `slot`.
+    pub(crate) fn raw_present(
+        &mut self,
+        slot: u32,
+        value: &[u8],
+        pf: Option<&Prefilter>,
+    ) -> ByteSet {
+        let s = self.ensure(slot, value, pf);
+        self.present[s]
     }
 
     /// Whether [`ValueCache::raw_admits`] answers for every value of the
@@ -446,21 +469,24 @@ impl ValueCache {
         if !chain.case && !chain.may_change(&self.present[s]) {
             return View::Raw(value);
         }
-        match &self.transformed(slot, value, chain_id, chain).value {
+        let raw = self.present[s];
+        match &self.transformed(slot, value, raw, chain_id, chain).value {
             Some(v) => View::Cached(v),
             None => View::Raw(value),
         }
     }
 
-    /// The value of `slot` after chain `chain_id`, transformed on first use.
+    /// The value of `slot` (whose bytes are `present`) after chain
+    /// `chain_id`, transformed on first use.
     fn transformed(
         &mut self,
         slot: u32,
         value: &[u8],
+        present: ByteSet,
         chain_id: u32,
         chain: &Chain,
     ) -> &mut Transformed {
-        transformed_entry(&mut self.transformed, slot, value, chain_id, chain)
+        transformed_entry(&mut self.transformed, slot, value, present, chain_id, chain)
     }
 }
 
@@ -470,12 +496,16 @@ fn transformed_entry<'m>(
     map: &'m mut HashMap<(u32, u32), Transformed, foldhash::fast::RandomState>,
     slot: u32,
     value: &[u8],
+    present: ByteSet,
     chain_id: u32,
     chain: &Chain,
 ) -> &'m mut Transformed {
-    map.entry((slot, chain_id)).or_insert_with(|| Transformed {
-        value: run_chain(&chain.transforms, value),
-        bits: None,
-        present: None,
+    map.entry((slot, chain_id)).or_insert_with(|| {
+        let (value, present) = run_chain(&chain.transforms, value, present).unzip();
+        Transformed {
+            value,
+            bits: None,
+            present,
+        }
     })
 }

@@ -413,7 +413,7 @@ impl<'e> Transaction<'e> {
                 });
                 src.for_each(t, &extra, &mut |v| {
                     let hit = if v.slot == NO_SLOT {
-                        eval_value(link, &v.value, &arg, bytes, &mut buf_a, &mut buf_b)
+                        eval_value(link, &v.value, None, &arg, bytes, &mut buf_a, &mut buf_b)
                     } else if let Some(f) = raw_filter {
                         if self.cache.borrow().raw_admits(v.slot, f) {
                             self.eval_slot(link, &v, &arg, None)
@@ -423,14 +423,19 @@ impl<'e> Transaction<'e> {
                     } else if link.multi_match {
                         // The operator sees the value after each change:
                         // the filter holds only for a value no step changes.
-                        let ruled_out = filter.is_some_and(|f| {
+                        let (ruled_out, present) = {
                             let mut cache = self.cache.borrow_mut();
-                            cache.admits_unchanged(v.slot, &v.value, chain, pf, f) == Some(false)
-                        });
+                            let ruled_out = filter.is_some_and(|f| {
+                                cache.admits_unchanged(v.slot, &v.value, chain, pf, f)
+                                    == Some(false)
+                            });
+                            (ruled_out, cache.raw_present(v.slot, &v.value, pf))
+                        };
                         if ruled_out {
                             None
                         } else {
-                            eval_value(link, &v.value, &arg, bytes, &mut buf_a, &mut buf_b)
+                            let present = Some(present);
+                            eval_value(link, &v.value, present, &arg, bytes, &mut buf_a, &mut buf_b)
                         }
                     } else {
                         self.eval_slot(link, &v, &arg, filter)
@@ -824,21 +829,27 @@ fn set_var(
 fn eval_value(
     link: &CRule,
     value: &[u8],
+    present: Option<ByteSet>,
     arg: &OpArg<'_>,
     bytes: Option<&ByteSet>,
     a: &mut Vec<u8>,
     b: &mut Vec<u8>,
 ) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
-    let try_op = |v: &[u8]| match bytes {
-        Some(req) if !intersects(req, &byte_set(v)) => None,
+    // `present`: the bytes of the value the operator is about to see.
+    let try_op = |v: &[u8], present: &ByteSet| match bytes {
+        Some(req) if !intersects(req, present) => None,
         _ if link.step_needles.as_ref().is_some_and(|ac| !ac.is_match(v)) => None,
         _ => try_op(link, v, arg),
     };
+    if link.transforms.is_empty() && bytes.is_none() {
+        return try_op(value, &[0; 4]);
+    }
+    let mut present = present.unwrap_or_else(|| byte_set(value));
     if link.transforms.is_empty() {
-        return try_op(value);
+        return try_op(value, &present);
     }
     if link.multi_match {
-        if let Some(hit) = try_op(value) {
+        if let Some(hit) = try_op(value, &present) {
             return Some(hit);
         }
     }
@@ -846,7 +857,6 @@ fn eval_value(
     a.extend_from_slice(value);
     // Steps that cannot change the value (none of their trigger bytes is
     // in it) are not run.
-    let mut present = byte_set(value);
     for &t in &link.transforms {
         if !step_may_change(t, &present) {
             continue;
@@ -856,7 +866,7 @@ fn eval_value(
         if changed {
             present = byte_set(a);
             if link.multi_match {
-                if let Some(hit) = try_op(a) {
+                if let Some(hit) = try_op(a, &present) {
                     return Some(hit);
                 }
             }
@@ -865,5 +875,5 @@ fn eval_value(
     if link.multi_match {
         return None;
     }
-    try_op(a)
+    try_op(a, &present)
 }
