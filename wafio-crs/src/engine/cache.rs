@@ -267,6 +267,11 @@ impl ValueCache {
         filter: Filter<'_>,
     ) -> bool {
         if filter.bytes.is_some() {
+            // What the chain can make of the raw bytes, before running it.
+            let s = self.ensure(slot, value, pf);
+            if rules_out_after(filter, chain, &self.present[s]) {
+                return false;
+            }
             let present = self.present(slot, value, chain_id, chain, pf);
             if !filter.admits(None, &present) {
                 return false;
@@ -354,6 +359,9 @@ impl ValueCache {
         if !chain.may_change_some(&raw.present, raw.dots_only) {
             return Some(filter.admits(raw.bits.as_deref(), &raw.present));
         }
+        if rules_out_after(filter, chain, &raw.present) {
+            return Some(false);
+        }
         let u = self.unions.get(&(chain_id, coll))?;
         if filter.bytes.is_some_and(|b| !intersects(b, &u.present)) {
             return Some(false);
@@ -411,6 +419,9 @@ impl ValueCache {
         };
         if !chain.may_change_some(&raw.present, raw.dots_only) {
             return filter.admits(raw.bits.as_deref(), &raw.present);
+        }
+        if rules_out_after(filter, chain, &raw.present) {
+            return false;
         }
         // After the chain: the bytes first (transforming each value), the
         // prefilter bits (a scan of each transformed value) only when a
@@ -488,6 +499,18 @@ impl ValueCache {
     ) -> &mut Transformed {
         transformed_entry(&mut self.transformed, slot, value, present, chain_id, chain)
     }
+}
+
+/// Whether the filter's required bytes rule out every value whose raw
+/// bytes are in `raw` after the chain, without running it (see
+/// [`Chain::superset`]): the superset of a collection's raw union covers
+/// each of its values.
+fn rules_out_after(filter: Filter<'_>, chain: &Chain, raw: &ByteSet) -> bool {
+    // The superset holds the raw bytes: when they meet the filter, so
+    // does it.
+    filter.bytes.is_some_and(|b| {
+        !intersects(b, raw) && chain.superset(raw).is_some_and(|sup| !intersects(b, &sup))
+    })
 }
 
 /// [`ValueCache::transformed`] on the map alone, so a caller can hold other

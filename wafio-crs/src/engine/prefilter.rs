@@ -350,6 +350,16 @@ fn has_byte(s: &ByteSet, b: u8) -> bool {
     s[usize::from(b >> 6)] & (1 << (b & 63)) != 0
 }
 
+/// [`case_closed`] with bit operations: upper-case letters are bits 1-26
+/// of the second word, lower-case ones the same bits 32 higher.
+fn both_cases(mut s: ByteSet) -> ByteSet {
+    const LETTERS: u64 = 0x07ff_fffe;
+    let upper = s[1] & LETTERS;
+    let lower = (s[1] >> 32) & LETTERS;
+    s[1] |= (upper << 32) | lower;
+    s
+}
+
 /// The set with both ASCII cases of every letter in it.
 fn case_closed(mut s: ByteSet) -> ByteSet {
     for b in b'a'..=b'z' {
@@ -653,6 +663,57 @@ impl Chain {
             || (self.dots && *present == DOTS)
     }
 
+    /// A superset of the bytes of a value with bytes `present` after the
+    /// chain, letters in both ASCII cases (as [`Filter`] byte sets hold
+    /// them): what a link's required bytes can rule out without running
+    /// the chain. `None` when a step that may run can produce any byte (a
+    /// decoding step whose escape byte is there, a digest, an encoding).
+    ///
+    /// [`Filter`]: crate::engine::cache::Filter
+    pub(crate) fn superset(&self, present: &ByteSet) -> Option<ByteSet> {
+        if self.always {
+            return None;
+        }
+        let mut p = both_cases(*present);
+        for &t in &self.transforms {
+            if !step_may_change(t, &p) {
+                continue;
+            }
+            match t {
+                // These only drop bytes or change ASCII case.
+                Transform::None
+                | Transform::Lowercase
+                | Transform::Uppercase
+                | Transform::RemoveWhitespace
+                | Transform::RemoveNulls
+                | Transform::RemoveComments
+                | Transform::RemoveCommentsChar
+                | Transform::Trim
+                | Transform::TrimLeft
+                | Transform::TrimRight => {}
+                // `+` becomes a space; a `%` escape may be any byte.
+                Transform::UrlDecode | Transform::UrlDecodeUni if !has_byte(&p, b'%') => {
+                    add_byte(&mut p, b' ')
+                }
+                // Separators, comments and NULs become one space.
+                Transform::CmdLine
+                | Transform::CompressWhitespace
+                | Transform::ReplaceComments
+                | Transform::ReplaceNulls => add_byte(&mut p, b' '),
+                // `\` becomes `/`; `..` segments come back as `../`.
+                Transform::NormalizePath | Transform::NormalizePathWin => add_byte(&mut p, b'/'),
+                // A multi-byte character becomes `%uXXXX` (lower-case hex).
+                Transform::Utf8ToUnicode => {
+                    for &b in b"%u0123456789abcdef" {
+                        add_byte(&mut p, b);
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(both_cases(p))
+    }
+
     /// Whether the chain may change some value of a collection whose
     /// values hold, together, the bytes of `union`, `dots_only` saying
     /// whether one of them is made only of dots (the union alone cannot
@@ -909,5 +970,58 @@ mod tests {
         let mut bits = vec![0u64; pf.words()];
         pf.scan(b"a JavaScript:alert(1)", &mut bits);
         assert_eq!(bits[0], 0b10);
+    }
+
+    /// Whether every byte of `a` is in `b`.
+    fn subset(a: &ByteSet, b: &ByteSet) -> bool {
+        a.iter().zip(b).all(|(x, y)| x & !y == 0)
+    }
+
+    #[test]
+    fn superset_holds_what_a_chain_makes() {
+        let t = |ts: &[Transform]| Chain::new(ts.to_vec());
+        let cmd = t(&[Transform::CmdLine]);
+        let sup = cmd
+            .superset(&byte_set(b"Ls -la; cat x"))
+            .expect("no decoding step");
+        assert!(has_byte(&sup, b' ') && has_byte(&sup, b'l') && has_byte(&sup, b'L'));
+        assert!(!has_byte(&sup, b'|'), "cmdLine adds no pipe");
+        // A `%` escape may decode to anything; `+` only to a space.
+        let url = t(&[Transform::UrlDecodeUni]);
+        assert_eq!(url.superset(&byte_set(b"a%3c")), None);
+        assert!(has_byte(&url.superset(&byte_set(b"a+b")).unwrap(), b' '));
+        assert_eq!(
+            t(&[Transform::Base64Decode]).superset(&byte_set(b"abc")),
+            None
+        );
+    }
+
+    proptest::proptest! {
+        /// The superset covers the bytes of every value each CRS-style
+        /// chain (each transformation alone, and in the pairs CRS uses)
+        /// makes, whatever the input.
+        #[test]
+        fn superset_covers_every_output(
+            input in proptest::collection::vec(proptest::sample::select(
+                b"aZ09 +%&\\/.;,'\"^(\t\n\x00#*-<>!u\xc3\xa9\xe2\x80\xa8".to_vec()), 0..40),
+        ) {
+            let mut chains: Vec<Vec<Transform>> =
+                TRANSFORMS.iter().map(|&(_, t)| vec![t]).collect();
+            chains.push(vec![Transform::Utf8ToUnicode, Transform::UrlDecodeUni, Transform::RemoveNulls, Transform::CmdLine]);
+            chains.push(vec![Transform::UrlDecodeUni, Transform::ReplaceComments, Transform::RemoveWhitespace]);
+            chains.push(vec![Transform::CmdLine, Transform::NormalizePath]);
+            chains.push(vec![Transform::Utf8ToUnicode, Transform::UrlDecodeUni, Transform::NormalizePathWin]);
+            chains.push(vec![Transform::NormalizePath, Transform::UrlDecodeUni]);
+            for ts in chains {
+                let chain = Chain::new(ts.clone());
+                let Some(sup) = chain.superset(&byte_set(&input)) else { continue };
+                let out = crate::engine::cache::run_chain(&ts, &input, byte_set(&input))
+                    .map_or_else(|| input.clone(), |(v, _)| v);
+                proptest::prop_assert!(
+                    subset(&byte_set(&out), &sup),
+                    "{ts:?} on {input:?} made {out:?}"
+                );
+            }
+        }
     }
 }
