@@ -8,6 +8,7 @@ use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, IterableMap, Map, MapData, MapError, PerCpuArray, RingBuf};
 
 use crate::error::Error;
+use crate::sys;
 
 /// `struct addr_key` (also the data part of `struct lpm_key`).
 #[repr(C)]
@@ -357,29 +358,44 @@ impl ExactMaps {
         Ok(out)
     }
 
-    /// Removes the entries whose key `pred` selects (walks keys only, no
-    /// value reads); returns how many. Entries that vanish while the maps
-    /// are walked are skipped.
+    /// Inserts entries (keys in the mapped form) with batch calls.
+    pub fn insert_all(&mut self, entries: &[(AddrKey, AddrVal)]) -> Result<(), Error> {
+        let (mut k4, mut v4) = (Vec::new(), Vec::new());
+        let (mut k6, mut v6) = (Vec::new(), Vec::new());
+        for (k, v) in entries {
+            match v4_of(&k.addr) {
+                Some(addr) => {
+                    k4.push(Addr4Key { gen: k.gen, addr });
+                    v4.push(*v);
+                }
+                None => {
+                    k6.push(*k);
+                    v6.push(*v);
+                }
+            }
+        }
+        insert_batch(&self.v4, self.name4, &k4, &v4)?;
+        insert_batch(&self.v6, self.name, &k6, &v6)
+    }
+
+    /// Removes the entries whose key `pred` selects, reading and deleting
+    /// with batch calls; returns how many. Entries that vanish while the
+    /// maps are walked are skipped.
     pub fn remove_keys_where(&mut self, pred: impl Fn(&AddrKey) -> bool) -> Result<usize, Error> {
-        let keys4: Vec<Addr4Key> = self
-            .v4
-            .keys()
-            .filter_map(Result::ok)
+        let keys4: Vec<Addr4Key> = entries_batch(&self.v4, self.name4)?
+            .into_iter()
+            .map(|(k, _)| k)
             .filter(|k| pred(&AddrKey::from(*k)))
             .collect();
-        for k in &keys4 {
-            self.v4.remove(k).map_err(rm_err(self.name4))?;
-        }
-        let keys6: Vec<AddrKey> = self
-            .v6
-            .keys()
-            .filter_map(Result::ok)
+        let keys6: Vec<AddrKey> = entries_batch(&self.v6, self.name)?
+            .into_iter()
+            .map(|(k, _)| k)
             .filter(|k| pred(k))
             .collect();
-        for k in &keys6 {
-            self.v6.remove(k).map_err(rm_err(self.name))?;
-        }
-        Ok(keys4.len() + keys6.len())
+        Ok(
+            delete_batch(&self.v4, self.name4, &keys4)?
+                + delete_batch(&self.v6, self.name, &keys6)?,
+        )
     }
 
     /// Removes the entries whose value `pred` selects; returns how many.
@@ -478,6 +494,134 @@ pub(crate) fn rd_err(name: &str) -> impl Fn(MapError) -> Error {
 
 pub(crate) fn wr_err(name: &str) -> impl Fn(MapError) -> Error {
     map_err(name, "writing")
+}
+
+/// Elements per batch system call: a 100k-entry rule set takes a dozen.
+const BATCH: usize = 8192;
+
+/// The bytes of a slice of map keys or values, as the kernel reads them.
+fn pod_bytes<T: aya::Pod>(items: &[T]) -> &[u8] {
+    // SAFETY: `Pod` types are plain `repr(C)` data that may be viewed as
+    // bytes; the view borrows `items` and covers exactly its elements.
+    unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), std::mem::size_of_val(items)) }
+}
+
+/// A failed batch call on map `name` as an [`Error`]: a full map (on
+/// insert) is [`Error::MapFull`].
+fn batch_err(e: std::io::Error, name: &str, what: &str, cap: u32) -> Error {
+    match e.raw_os_error() {
+        Some(libc::E2BIG | libc::ENOSPC | libc::ENOMEM) if what == "inserting" => Error::MapFull {
+            map: name.to_string(),
+            capacity: cap,
+        },
+        _ => Error::Map {
+            map: name.to_string(),
+            what: what.to_string(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Inserts `keys[i] → values[i]` into `m` (named `name` in errors), a few
+/// thousand per system call instead of one.
+pub(crate) fn insert_batch<K: aya::Pod, V: aya::Pod, M: IterableMap<K, V>>(
+    m: &M,
+    name: &str,
+    keys: &[K],
+    values: &[V],
+) -> Result<(), Error> {
+    use std::os::fd::AsFd;
+    debug_assert_eq!(keys.len(), values.len());
+    let fd = m.map().fd().as_fd();
+    for (k, v) in keys.chunks(BATCH).zip(values.chunks(BATCH)) {
+        let (done, err) = sys::map_update_batch(fd, pod_bytes(k), pod_bytes(v), k.len() as u32);
+        if let Some(e) = err {
+            return Err(batch_err(e, name, "inserting", capacity(m)));
+        }
+        if done as usize != k.len() {
+            return Err(Error::Map {
+                map: name.to_string(),
+                what: "inserting".to_string(),
+                message: format!("the kernel wrote {done} of {} entries", k.len()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every entry of `m`, read a few thousand per system call.
+pub(crate) fn entries_batch<K: aya::Pod, V: aya::Pod, M: IterableMap<K, V>>(
+    m: &M,
+    name: &str,
+) -> Result<Vec<(K, V)>, Error> {
+    use std::os::fd::AsFd;
+    let fd = m.map().fd().as_fd();
+    let (ks, vs) = (std::mem::size_of::<K>(), std::mem::size_of::<V>());
+    let mut keys = vec![0u8; BATCH * ks];
+    let mut values = vec![0u8; BATCH * vs];
+    // Resume tokens: a bucket index for hashes, a key for LPM tries.
+    let (mut token_in, mut token_out) = ([0u8; 64], [0u8; 64]);
+    let mut first = true;
+    let mut out = Vec::new();
+    loop {
+        let start = (!first).then_some(&token_in[..]);
+        let (n, err) = sys::map_lookup_batch(
+            fd,
+            start,
+            &mut token_out,
+            &mut keys,
+            &mut values,
+            BATCH as u32,
+        );
+        for i in 0..(n as usize).min(BATCH) {
+            // SAFETY: the kernel wrote `n` whole keys and values into the
+            // buffers; `read_unaligned` copes with their byte alignment.
+            let (k, v) = unsafe {
+                (
+                    std::ptr::read_unaligned(keys[i * ks..].as_ptr().cast::<K>()),
+                    std::ptr::read_unaligned(values[i * vs..].as_ptr().cast::<V>()),
+                )
+            };
+            out.push((k, v));
+        }
+        match err {
+            // The end of the map.
+            Some(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(out),
+            Some(e) => return Err(batch_err(e, name, "reading", 0)),
+            None if n == 0 => return Ok(out),
+            None => {
+                token_in = token_out;
+                first = false;
+            }
+        }
+    }
+}
+
+/// Deletes `keys` from `m`, a few thousand per system call; a key that
+/// is not there (removed meanwhile) is skipped. Returns how many were
+/// deleted.
+pub(crate) fn delete_batch<K: aya::Pod, V, M: IterableMap<K, V>>(
+    m: &M,
+    name: &str,
+    keys: &[K],
+) -> Result<usize, Error> {
+    use std::os::fd::AsFd;
+    let fd = m.map().fd().as_fd();
+    let mut deleted = 0;
+    let mut rest = keys;
+    while !rest.is_empty() {
+        let chunk = &rest[..rest.len().min(BATCH)];
+        let (n, err) = sys::map_delete_batch(fd, pod_bytes(chunk), chunk.len() as u32);
+        let n = (n as usize).min(chunk.len());
+        deleted += n;
+        rest = match err {
+            None => &rest[chunk.len()..],
+            // Key `n` was gone: the ones before it are deleted.
+            Some(e) if e.raw_os_error() == Some(libc::ENOENT) => &rest[(n + 1).min(rest.len())..],
+            Some(e) => return Err(batch_err(e, name, "removing", 0)),
+        };
+    }
+    Ok(deleted)
 }
 
 #[cfg(test)]

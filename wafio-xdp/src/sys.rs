@@ -139,3 +139,104 @@ mod tests {
         std::fs::remove_dir(&dir).unwrap();
     }
 }
+
+/// `bpf(2)` commands on many map elements at once (Linux 5.6+; hash maps
+/// natively, LPM tries through the kernel's generic loop).
+const BPF_MAP_LOOKUP_BATCH: libc::c_long = 24;
+const BPF_MAP_UPDATE_BATCH: libc::c_long = 26;
+const BPF_MAP_DELETE_BATCH: libc::c_long = 27;
+
+/// The `batch` member of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct BatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
+    flags: u64,
+}
+
+/// Runs one batch command; returns how many elements it processed, with
+/// the error that stopped it, if any.
+fn map_batch(cmd: libc::c_long, attr: &mut BatchAttr) -> (u32, Option<std::io::Error>) {
+    // SAFETY: `attr` is a valid `bpf_attr.batch`; its pointers are null or
+    // reference buffers the caller keeps alive, sized for `attr.count`
+    // elements of the map's key and value sizes (and batch tokens of at
+    // least the key size).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut BatchAttr as *mut libc::c_void,
+            std::mem::size_of::<BatchAttr>() as libc::c_uint,
+        )
+    };
+    let err = (rc < 0).then(std::io::Error::last_os_error);
+    (attr.count, err)
+}
+
+/// Writes `count` elements: `keys` and `values` hold them back to back at
+/// the map's key and value sizes. Returns how many were written before an
+/// error.
+pub(crate) fn map_update_batch(
+    fd: std::os::fd::BorrowedFd<'_>,
+    keys: &[u8],
+    values: &[u8],
+    count: u32,
+) -> (u32, Option<std::io::Error>) {
+    use std::os::fd::AsRawFd;
+    let mut attr = BatchAttr {
+        keys: keys.as_ptr() as u64,
+        values: values.as_ptr() as u64,
+        count,
+        map_fd: fd.as_raw_fd() as u32,
+        ..BatchAttr::default()
+    };
+    map_batch(BPF_MAP_UPDATE_BATCH, &mut attr)
+}
+
+/// Deletes `count` keys (back to back in `keys`). Returns how many were
+/// deleted before an error (`ENOENT`: the next key was not there).
+pub(crate) fn map_delete_batch(
+    fd: std::os::fd::BorrowedFd<'_>,
+    keys: &[u8],
+    count: u32,
+) -> (u32, Option<std::io::Error>) {
+    use std::os::fd::AsRawFd;
+    let mut attr = BatchAttr {
+        keys: keys.as_ptr() as u64,
+        count,
+        map_fd: fd.as_raw_fd() as u32,
+        ..BatchAttr::default()
+    };
+    map_batch(BPF_MAP_DELETE_BATCH, &mut attr)
+}
+
+/// Reads up to `count` elements into `keys` and `values`, from where the
+/// token `in_batch` says the last call stopped (`None`: the start); the
+/// token to continue from goes to `out_batch`. `ENOENT` marks the end of
+/// the map (elements read with it are valid).
+pub(crate) fn map_lookup_batch(
+    fd: std::os::fd::BorrowedFd<'_>,
+    in_batch: Option<&[u8]>,
+    out_batch: &mut [u8],
+    keys: &mut [u8],
+    values: &mut [u8],
+    count: u32,
+) -> (u32, Option<std::io::Error>) {
+    use std::os::fd::AsRawFd;
+    let mut attr = BatchAttr {
+        in_batch: in_batch.map_or(0, |b| b.as_ptr() as u64),
+        out_batch: out_batch.as_mut_ptr() as u64,
+        keys: keys.as_mut_ptr() as u64,
+        values: values.as_mut_ptr() as u64,
+        count,
+        map_fd: fd.as_raw_fd() as u32,
+        ..BatchAttr::default()
+    };
+    map_batch(BPF_MAP_LOOKUP_BATCH, &mut attr)
+}
