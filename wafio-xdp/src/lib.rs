@@ -166,4 +166,4 @@ pub use rules::{
     parse_ttl, to_mapped, Action, AddrRule, Cidr, EgressRule, PortRule, ProtoClass, Protocol,
     RateLimit, RuleSet,
 };
-pub use sys::{ensure_bpffs, if_index, monotonic_ns};
+pub use sys::{ensure_bpffs, if_index, monotonic_ns, use_batch_calls};

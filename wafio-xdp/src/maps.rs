@@ -536,6 +536,16 @@ pub(crate) fn insert_batch<K: aya::Pod, V: aya::Pod, M: IterableMap<K, V>>(
     for (k, v) in keys.chunks(BATCH).zip(values.chunks(BATCH)) {
         let (done, err) = sys::map_update_batch(fd, pod_bytes(k), pod_bytes(v), k.len() as u32);
         if let Some(e) = err {
+            if done == 0 && sys::batch_unsupported(&e) {
+                // An older kernel: one element per call.
+                let (ks, vs) = (std::mem::size_of::<K>(), std::mem::size_of::<V>());
+                let (kb, vb) = (pod_bytes(k), pod_bytes(v));
+                for i in 0..k.len() {
+                    sys::map_update_elem(fd, &kb[i * ks..][..ks], &vb[i * vs..][..vs])
+                        .map_err(|e| batch_err(e, name, "inserting", capacity(m)))?;
+                }
+                continue;
+            }
             return Err(batch_err(e, name, "inserting", capacity(m)));
         }
         if done as usize != k.len() {
@@ -587,12 +597,47 @@ pub(crate) fn entries_batch<K: aya::Pod, V: aya::Pod, M: IterableMap<K, V>>(
         match err {
             // The end of the map.
             Some(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(out),
+            Some(e) if first && n == 0 && sys::batch_unsupported(&e) => {
+                return entries_one_by_one(fd, name);
+            }
             Some(e) => return Err(batch_err(e, name, "reading", 0)),
             None if n == 0 => return Ok(out),
             None => {
                 token_in = token_out;
                 first = false;
             }
+        }
+    }
+}
+
+/// [`entries_batch`] on a kernel without batch calls: `GET_NEXT_KEY` and
+/// `LOOKUP_ELEM` per entry. An entry removed between the two is skipped.
+fn entries_one_by_one<K: aya::Pod, V: aya::Pod>(
+    fd: std::os::fd::BorrowedFd<'_>,
+    name: &str,
+) -> Result<Vec<(K, V)>, Error> {
+    let (ks, vs) = (std::mem::size_of::<K>(), std::mem::size_of::<V>());
+    let (mut key, mut next, mut value) = (vec![0u8; ks], vec![0u8; ks], vec![0u8; vs]);
+    let mut first = true;
+    let mut out = Vec::new();
+    loop {
+        match sys::map_next_key(fd, (!first).then_some(&key[..]), &mut next) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(out),
+            Err(e) => return Err(batch_err(e, name, "reading", 0)),
+        }
+        first = false;
+        std::mem::swap(&mut key, &mut next);
+        match sys::map_lookup_elem(fd, &key, &mut value) {
+            // SAFETY: the kernel wrote a whole key and value.
+            Ok(()) => out.push(unsafe {
+                (
+                    std::ptr::read_unaligned(key.as_ptr().cast::<K>()),
+                    std::ptr::read_unaligned(value.as_ptr().cast::<V>()),
+                )
+            }),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(batch_err(e, name, "reading", 0)),
         }
     }
 }
@@ -616,6 +661,18 @@ pub(crate) fn delete_batch<K: aya::Pod, V, M: IterableMap<K, V>>(
         deleted += n;
         rest = match err {
             None => &rest[chunk.len()..],
+            Some(e) if n == 0 && sys::batch_unsupported(&e) => {
+                // An older kernel: one key per call.
+                let ks = std::mem::size_of::<K>();
+                for k in pod_bytes(rest).chunks_exact(ks) {
+                    match sys::map_delete_elem(fd, k) {
+                        Ok(()) => deleted += 1,
+                        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                        Err(e) => return Err(batch_err(e, name, "removing", 0)),
+                    }
+                }
+                return Ok(deleted);
+            }
             // Key `n` was gone: the ones before it are deleted.
             Some(e) if e.raw_os_error() == Some(libc::ENOENT) => &rest[(n + 1).min(rest.len())..],
             Some(e) => return Err(batch_err(e, name, "removing", 0)),

@@ -160,9 +160,25 @@ struct BatchAttr {
     flags: u64,
 }
 
+/// Whether batch commands are tried (see [`use_batch_calls`]).
+static BATCH_CALLS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// With `false`, map writes, reads and deletes take one system call per
+/// element, as on a kernel without batch commands (before Linux 5.6),
+/// which the crate otherwise falls back to by itself. For tests of that
+/// path; the default is `true`.
+#[doc(hidden)]
+pub fn use_batch_calls(enabled: bool) {
+    BATCH_CALLS.store(enabled, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Runs one batch command; returns how many elements it processed, with
 /// the error that stopped it, if any.
 fn map_batch(cmd: libc::c_long, attr: &mut BatchAttr) -> (u32, Option<std::io::Error>) {
+    if !BATCH_CALLS.load(std::sync::atomic::Ordering::Relaxed) {
+        // What a kernel without the command answers.
+        return (0, Some(std::io::Error::from_raw_os_error(libc::EINVAL)));
+    }
     // SAFETY: `attr` is a valid `bpf_attr.batch`; its pointers are null or
     // reference buffers the caller keeps alive, sized for `attr.count`
     // elements of the map's key and value sizes (and batch tokens of at
@@ -239,4 +255,110 @@ pub(crate) fn map_lookup_batch(
         ..BatchAttr::default()
     };
     map_batch(BPF_MAP_LOOKUP_BATCH, &mut attr)
+}
+
+/// Single-element commands, for kernels without the batch ones.
+const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
+const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
+const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
+
+/// The element member of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct ElemAttr {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value: u64,
+    flags: u64,
+}
+
+fn map_elem(cmd: libc::c_long, attr: &mut ElemAttr) -> std::io::Result<()> {
+    // SAFETY: `attr` is a valid `bpf_attr` element command; its pointers
+    // reference key and value buffers of the map's sizes that the caller
+    // keeps alive (`key` may be null for the first GET_NEXT_KEY).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut ElemAttr as *mut libc::c_void,
+            std::mem::size_of::<ElemAttr>() as libc::c_uint,
+        )
+    };
+    if rc < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether a batch command failed because the kernel does not have it
+/// (before Linux 5.6, or for a map type without batch operations).
+pub(crate) fn batch_unsupported(e: &std::io::Error) -> bool {
+    // 524 is the kernel's internal ENOTSUPP, which leaks to user space.
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL | libc::EOPNOTSUPP | libc::ENOSYS | 524)
+    )
+}
+
+/// `BPF_MAP_UPDATE_ELEM` of one key and value (`BPF_ANY`).
+pub(crate) fn map_update_elem(
+    fd: std::os::fd::BorrowedFd<'_>,
+    key: &[u8],
+    value: &[u8],
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.as_ptr() as u64,
+        value: value.as_ptr() as u64,
+        ..ElemAttr::default()
+    };
+    map_elem(BPF_MAP_UPDATE_ELEM, &mut attr)
+}
+
+/// `BPF_MAP_DELETE_ELEM` of one key.
+pub(crate) fn map_delete_elem(fd: std::os::fd::BorrowedFd<'_>, key: &[u8]) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.as_ptr() as u64,
+        ..ElemAttr::default()
+    };
+    map_elem(BPF_MAP_DELETE_ELEM, &mut attr)
+}
+
+/// `BPF_MAP_LOOKUP_ELEM`: the value of `key` into `value`.
+pub(crate) fn map_lookup_elem(
+    fd: std::os::fd::BorrowedFd<'_>,
+    key: &[u8],
+    value: &mut [u8],
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.as_ptr() as u64,
+        value: value.as_mut_ptr() as u64,
+        ..ElemAttr::default()
+    };
+    map_elem(BPF_MAP_LOOKUP_ELEM, &mut attr)
+}
+
+/// `BPF_MAP_GET_NEXT_KEY`: the key after `key` (`None`: the first) into
+/// `next`; `ENOENT` at the end.
+pub(crate) fn map_next_key(
+    fd: std::os::fd::BorrowedFd<'_>,
+    key: Option<&[u8]>,
+    next: &mut [u8],
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut attr = ElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.map_or(0, |k| k.as_ptr() as u64),
+        value: next.as_mut_ptr() as u64,
+        ..ElemAttr::default()
+    };
+    map_elem(BPF_MAP_GET_NEXT_KEY, &mut attr)
 }

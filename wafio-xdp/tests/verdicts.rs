@@ -586,81 +586,10 @@ fn hostile_frames_get_a_verdict_and_a_counter() {
 }
 
 /// Rule sets larger than one batch system call (8,192 entries) are written
-/// and, once replaced, wiped whole: after A, B, C (C reuses A's
-/// generation), none of A's hosts or prefixes is still blocked.
+/// and, once replaced, wiped whole (see
+/// [`common::swap_and_clear_large_sets`]; `tests/no_batch.rs` runs the same
+/// without batch calls).
 #[test]
 fn large_rule_sets_swap_and_clear_in_batches() {
-    let opts = wafio_xdp::FirewallOptions {
-        exact_capacity: 2 * 12_000 + 1024,
-        prefix_capacity: 2 * 10_000 + 1024,
-        ..common::small_options()
-    };
-    let mut fw = match Firewall::load(&opts) {
-        Ok(fw) => fw,
-        Err(e) => {
-            common::skip_or_fail(
-                "large_rule_sets_swap_and_clear_in_batches",
-                &format!("cannot load the BPF programs: {e}"),
-            );
-            return;
-        }
-    };
-    // Set `s`: 12,000 IPv4 hosts in (10+s).0.0.0/16-ish space, 10,000 /24
-    // prefixes in (40+s).x.y.0, and 100 IPv6 hosts.
-    let set = |s: u32| {
-        let mut cidrs = Vec::new();
-        for i in 0..12_000u32 {
-            let a = std::net::Ipv4Addr::from(((10 + s) << 24) + i);
-            cidrs.push(Cidr::new(a.into(), 32).unwrap());
-        }
-        for i in 0..10_000u32 {
-            let a = std::net::Ipv4Addr::from(((40 + s) << 24) + (i << 8));
-            cidrs.push(Cidr::new(a.into(), 24).unwrap());
-        }
-        for i in 0..100u32 {
-            let a = std::net::Ipv6Addr::from(
-                (0x2001_0db8u128 << 96) | (u128::from(s) << 80) | u128::from(i),
-            );
-            cidrs.push(Cidr::new(a.into(), 128).unwrap());
-        }
-        let mut rs = RuleSet::default();
-        rs.block.push(wafio_xdp::AddrRule {
-            name: format!("set{s}"),
-            cidrs,
-            ..Default::default()
-        });
-        rs
-    };
-    let probes = |s: u32| {
-        [
-            format!("{}.0.0.0", 10 + s),
-            format!("{}.0.46.223", 10 + s), // host 11,999
-            format!("{}.39.15.7", 40 + s),  // inside prefix 9,999
-            format!("2001:db8:{s}::63"),
-        ]
-    };
-    let verdict_of = |fw: &Firewall, ip: &str| fw.test_run_xdp(&tcp_from(ip, 80, 0)).unwrap();
-    for (i, s) in [0u32, 1, 2].into_iter().enumerate() {
-        let report = fw.apply(&set(s)).unwrap();
-        assert_eq!(
-            (report.exact_entries, report.prefix_entries),
-            (12_100, 10_000)
-        );
-        for ip in probes(s) {
-            assert_eq!(verdict_of(&fw, &ip), verdict::XDP_DROP, "set {s}: {ip}");
-        }
-        // Every earlier set is gone, including the one whose generation
-        // this set reused.
-        for old in 0..i as u32 {
-            for ip in probes(old) {
-                assert_eq!(
-                    verdict_of(&fw, &ip),
-                    verdict::XDP_PASS,
-                    "set {s}, old set {old}: {ip}"
-                );
-            }
-        }
-    }
-    let listed = fw.list().unwrap().len();
-    assert_eq!(listed, 22_100, "only the active set is listed");
+    common::swap_and_clear_large_sets("large_rule_sets_swap_and_clear_in_batches");
 }
