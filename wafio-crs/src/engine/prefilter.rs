@@ -256,18 +256,55 @@ pub(crate) fn rx_needles(translated: &str) -> Option<Set> {
     hir_needles(&crate::engine::operator::parse_rx(translated).ok()?)
 }
 
-/// Needles for phrase operators: the phrases themselves. A long phrase
-/// list (`@pmFromFile` data files hold hundreds) is left out: the
-/// operator's own automaton is as cheap per value as the shared scan, and
-/// adding thousands of phrases to the shared automaton would slow every
-/// engine build.
+/// Needles for phrase operators: the phrases themselves, or, for a long
+/// list (`@pmFromFile` data files hold hundreds of phrases), one short
+/// distinctive piece of each phrase ([`rare_piece`]): every match holds a
+/// whole phrase, so it holds that piece, and the shared automaton stays
+/// small.
 pub(crate) fn phrase_needles<S: AsRef<[u8]>>(phrases: &[S]) -> Option<Set> {
-    if phrases.len() > MAX_SET {
-        return None;
-    }
-    let s: Set = phrases.iter().map(|p| p.as_ref().to_vec()).collect();
+    let s: Set = if phrases.len() <= MAX_SET {
+        phrases.iter().map(|p| p.as_ref().to_vec()).collect()
+    } else {
+        phrases.iter().map(|p| rare_piece(p.as_ref())).collect()
+    };
     let s = normalise(s);
-    (!s.is_empty() && s.iter().all(|v| worth_needle(v))).then_some(s)
+    (!s.is_empty() && s.len() <= MAX_PIECES && s.iter().all(|v| worth_needle(v))).then_some(s)
+}
+
+/// Pieces of a long phrase list are this many bytes long.
+const PIECE: usize = 4;
+/// A phrase list with more distinct pieces than this gives no needles.
+const MAX_PIECES: usize = 4096;
+
+/// The [`PIECE`]-byte window of a phrase least likely to occur in benign
+/// text: punctuation and rare letters over common letters and spaces.
+/// A phrase that short is its own piece.
+fn rare_piece(p: &[u8]) -> Vec<u8> {
+    if p.len() <= PIECE {
+        return p.to_vec();
+    }
+    let rarity = |b: u8| -> u32 {
+        match b.to_ascii_lowercase() {
+            b' ' => 0,
+            b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b'h' | b'l' => 1,
+            b'k' | b'v' | b'x' | b'j' | b'q' | b'z' => 4,
+            b'a'..=b'z' => 2,
+            b'0'..=b'9' => 3,
+            b if is_common_punct(b) => 4,
+            _ => 8,
+        }
+    };
+    let best = p
+        .windows(PIECE)
+        .enumerate()
+        .max_by_key(|(i, w)| {
+            (
+                w.iter().map(|&b| rarity(b)).sum::<u32>(),
+                std::cmp::Reverse(*i),
+            )
+        })
+        .map_or(0, |(i, _)| i);
+    p[best..best + PIECE].to_vec()
 }
 
 /// Bytes that may make a transformation change a value other than by
@@ -970,6 +1007,28 @@ mod tests {
         let mut bits = vec![0u64; pf.words()];
         pf.scan(b"a JavaScript:alert(1)", &mut bits);
         assert_eq!(bits[0], 0b10);
+    }
+
+    #[test]
+    fn long_phrase_lists_give_one_rare_piece_per_phrase() {
+        assert_eq!(rare_piece(b"etc/passwd"), b"tc/p");
+        assert_eq!(rare_piece(b"boot.ini"), b"oot.");
+        assert_eq!(rare_piece(b"cmd"), b"cmd");
+        let phrases: Vec<String> = (0..100).map(|i| format!("phrase_{i}.conf")).collect();
+        let needles = phrase_needles(&phrases).expect("pieces");
+        for p in &phrases {
+            assert!(
+                needles
+                    .iter()
+                    .any(|n| p.as_bytes().windows(n.len()).any(|w| w == n.as_slice())),
+                "{p} holds none of its list's needles"
+            );
+        }
+        // A short list keeps its phrases whole.
+        assert_eq!(
+            phrase_needles(&["union", "select"]),
+            Some(vec![b"select".to_vec(), b"union".to_vec()])
+        );
     }
 
     /// Whether every byte of `a` is in `b`.
