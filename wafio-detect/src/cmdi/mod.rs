@@ -393,9 +393,10 @@ fn scan_operators(b: &[u8], best: &mut Best) {
     let mut seen = 0;
     let mut i = first_sig;
     while i < b.len() && seen < MAX_OPERATORS {
-        if !SPECIAL[b[i] as usize] {
-            i += 1;
-            continue;
+        // The next byte that can start an operator.
+        match b[i..].iter().position(|&c| SPECIAL[c as usize]) {
+            Some(k) => i += k,
+            None => break,
         }
         let Some((op, n)) = op_at(b, i, &mut backtick_open) else {
             i += 1;
@@ -412,8 +413,17 @@ fn scan_operators(b: &[u8], best: &mut Best) {
             j += 1;
         }
         if j < b.len() && !is_word_end(b[j]) {
-            let w = read_word(b, j);
-            check_command(b, op, op_start, op_start == first_sig, j == i + n, &w, best);
+            let (lead, glued) = (op_start == first_sig, j == i + n);
+            // A plain word that names no command is dropped by
+            // `check_command` (only a word glued to a leading operator is
+            // looked at further): it is looked up without being read.
+            let unknown_plain = !(lead && glued)
+                && lexer::plain_word_end(b, j)
+                    .is_some_and(|e| words::lookup(&b[j..e], false).is_none());
+            if !unknown_plain {
+                let w = read_word(b, j);
+                check_command(b, op, op_start, lead, glued, &w, best);
+            }
         }
         i += n;
     }
