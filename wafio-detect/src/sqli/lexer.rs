@@ -208,16 +208,6 @@ impl Tokens {
     pub(crate) fn as_slice(&self) -> &[Token] {
         &self.toks[..self.len]
     }
-
-    fn push(&mut self, t: Token) -> bool {
-        if self.len == MAX_TOKENS {
-            self.cut = true;
-            return false;
-        }
-        self.toks[self.len] = t;
-        self.len += 1;
-        true
-    }
 }
 
 #[inline]
@@ -506,6 +496,13 @@ static WORD_INDEX: [[u8; BUCKET]; BUCKETS] = {
     t
 };
 
+/// Byte equality of two short names, compared inline: a `memcmp` call
+/// costs more than the few bytes of a keyword.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// What a (lowercased) word is when not followed by `(`. `EQV`/`IMP` are
 /// MS Access logic operators, `BINARY x` is unary in MySQL, the
 /// `current_*`/`utc_*` words are niladic functions called without `()`.
@@ -518,7 +515,7 @@ fn classify_word(w: &[u8]) -> Tk {
             break;
         }
         let (name, tk) = WORDS[k as usize];
-        if name == w {
+        if same(name, w) {
             return tk;
         }
     }
@@ -756,7 +753,7 @@ fn classify_function(w: &[u8]) -> FnClass {
             break;
         }
         let (name, class) = FUNCS[k as usize];
-        if name == last {
+        if same(name, last) {
             return class;
         }
     }
@@ -768,9 +765,43 @@ fn classify_function(w: &[u8]) -> FnClass {
 /// For a quoted context the first token is the remainder of the literal the
 /// value starts in (`Str { closed }`).
 pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
-    out.len = 0;
-    out.cut = false;
-    out.odd_space = false;
+    let mut sink = Sink {
+        toks: &mut out.toks,
+        len: 0,
+        cut: false,
+        odd_space: false,
+    };
+    lex_into(b, ctx, &mut sink);
+    let (len, cut, odd_space) = (sink.len, sink.cut, sink.odd_space);
+    out.len = len;
+    out.cut = cut;
+    out.odd_space = odd_space;
+}
+
+/// Where [`lex`] puts tokens while it runs: the count and flags live
+/// outside [`Tokens`], so they can stay in registers.
+struct Sink<'a> {
+    toks: &'a mut [Token; MAX_TOKENS],
+    len: usize,
+    cut: bool,
+    odd_space: bool,
+}
+
+impl Sink<'_> {
+    /// Appends a token; false (and `cut` set) when the buffer is full.
+    #[inline(always)]
+    fn push(&mut self, t: Token) -> bool {
+        if self.len == MAX_TOKENS {
+            self.cut = true;
+            return false;
+        }
+        self.toks[self.len] = t;
+        self.len += 1;
+        true
+    }
+}
+
+fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
     let mut i = 0;
     if let Some(q) = ctx.quote() {
         let (end, closed) = scan_quoted(b, 0, q);
@@ -988,8 +1019,15 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
                     let (next, odd) = skip_trivia_odd(b, i);
                     after_word = Some((i, next, odd));
                     if next < b.len() && b[next] == b'(' && !keyword_before_paren(kind) {
-                        let class =
-                            lower_into(word, &mut buf).map_or(FnClass::Generic, classify_function);
+                        // An undotted name is in `buf` already, lowered for
+                        // `classify_word` (unless it was too long for it).
+                        let class = if dotted {
+                            lower_into(word, &mut buf).map_or(FnClass::Generic, classify_function)
+                        } else if word.len() <= buf.len() {
+                            classify_function(&buf[..word.len()])
+                        } else {
+                            FnClass::Generic
+                        };
                         Tk::Func(class)
                     } else {
                         kind
