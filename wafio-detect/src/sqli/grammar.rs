@@ -54,6 +54,8 @@ struct Scan<'a> {
     /// For each `(` token, the index of its `)` (or [`NO_MATCH`]): groups
     /// are skipped in constant time.
     close: [u8; MAX_TOKENS],
+    /// Index of the first `UNION` token (the token count when none).
+    first_union: usize,
     quoted: bool,
     best: Option<Verdict>,
     span_start: usize,
@@ -829,7 +831,7 @@ impl<'a> Scan<'a> {
     /// read as SQL: a non-word operand, or words followed by `,`/`FROM`
     /// (`union select committee` is prose).
     fn union_anywhere(&mut self) {
-        for i in 0..self.t.len() {
+        for i in self.first_union..self.t.len() {
             if matches!(self.t[i].tk, Tk::Kw(Kw::Union)) {
                 self.union_at(i);
             }
@@ -1103,10 +1105,12 @@ pub(crate) fn analyze(b: &[u8], ctx: Context, t: &[Token], odd_space: bool) -> O
 
 fn analyze_inner(b: &[u8], ctx: Context, t: &[Token]) -> Option<Verdict> {
     let t = &t[..t.len().min(MAX_TOKENS)];
+    let (close, first_union) = match_parens(t);
     let mut s = Scan {
         b,
         t,
-        close: match_parens(t),
+        close,
+        first_union,
         quoted: ctx != Context::Bare,
         best: None,
         span_start: 0,
@@ -1439,11 +1443,13 @@ fn expression_tail(s: &Scan<'_>, ctx: Context) -> Option<f32> {
     Some(0.55)
 }
 
-/// Matches parentheses in one pass with a bounded stack.
-fn match_parens(t: &[Token]) -> [u8; MAX_TOKENS] {
+/// Matches parentheses in one pass with a bounded stack; the same pass
+/// finds the first `UNION` (the token count when there is none).
+fn match_parens(t: &[Token]) -> ([u8; MAX_TOKENS], usize) {
     let mut close = [NO_MATCH; MAX_TOKENS];
     let mut stack = [0u8; MAX_TOKENS];
     let mut depth = 0usize;
+    let mut first_union = t.len();
     for (k, tok) in t.iter().enumerate().take(MAX_TOKENS) {
         match tok.tk {
             Tk::LParen => {
@@ -1454,10 +1460,11 @@ fn match_parens(t: &[Token]) -> [u8; MAX_TOKENS] {
                 depth -= 1;
                 close[stack[depth] as usize] = k as u8;
             }
+            Tk::Kw(Kw::Union) if first_union == t.len() => first_union = k,
             _ => {}
         }
     }
-    close
+    (close, first_union)
 }
 
 /// The string the application closes holds at most one word: a probe ends
