@@ -1391,15 +1391,7 @@ fn expression_tail(s: &Scan<'_>, ctx: Context) -> Option<f32> {
         return None;
     }
     let body = &t[1..n - 1];
-    let ops = body
-        .iter()
-        .filter(|t| {
-            matches!(
-                t.tk,
-                Tk::Logic | Tk::Cmp | Tk::Arith | Tk::Not | Tk::Kw(Kw::Is | Kw::In)
-            )
-        })
-        .count();
+    // The token kinds first: most tails fail there, before any counting.
     let all_expr = body.iter().all(|t| {
         matches!(
             t.tk,
@@ -1419,7 +1411,19 @@ fn expression_tail(s: &Scan<'_>, ctx: Context) -> Option<f32> {
                 | Tk::Kw(Kw::Is | Kw::In | Kw::Null | Kw::True | Kw::False | Kw::Between)
         )
     });
-    if !all_expr || ops == 0 {
+    if !all_expr {
+        return None;
+    }
+    let ops = body
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.tk,
+                Tk::Logic | Tk::Cmp | Tk::Arith | Tk::Not | Tk::Kw(Kw::Is | Kw::In)
+            )
+        })
+        .count();
+    if ops == 0 {
         return None;
     }
     // After the first token, the body must not start or end with a dangling

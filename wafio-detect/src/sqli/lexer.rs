@@ -471,12 +471,29 @@ const BUCKETS: usize = 256;
 const BUCKET: usize = 3;
 const EMPTY: u8 = u8::MAX;
 
+/// The bucket of a (lower-case) table name: its length and first, second
+/// and last bytes.
 const fn word_hash(w: &[u8]) -> usize {
+    hash_parts(w.len(), w[0], w[1], w[w.len() - 1])
+}
+
+/// [`word_hash`] of `w` lowered to ASCII lower case, without lowering the
+/// whole word: only the three bytes the hash reads are lowered.
+fn word_hash_lower(w: &[u8]) -> usize {
     let n = w.len();
+    hash_parts(
+        n,
+        w[0].to_ascii_lowercase(),
+        w[1].to_ascii_lowercase(),
+        w[n - 1].to_ascii_lowercase(),
+    )
+}
+
+const fn hash_parts(n: usize, first: u8, second: u8, last: u8) -> usize {
     (n.wrapping_mul(151)
-        ^ (w[0] as usize).wrapping_mul(31)
-        ^ (w[n - 1] as usize).wrapping_mul(7)
-        ^ (w[1] as usize).wrapping_mul(3))
+        ^ (first as usize).wrapping_mul(31)
+        ^ (last as usize).wrapping_mul(7)
+        ^ (second as usize).wrapping_mul(3))
         % BUCKETS
 }
 
@@ -496,21 +513,26 @@ static WORD_INDEX: [[u8; BUCKET]; BUCKETS] = {
     t
 };
 
-/// Byte equality of two short names, compared inline: a `memcmp` call
-/// costs more than the few bytes of a keyword.
+/// Whether the word `w`, in any ASCII case, is the lower-case table name
+/// `name`; compared inline (a `memcmp` call costs more than the few bytes
+/// of a keyword) and without a lowered copy of `w`.
 #[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+fn same(name: &[u8], w: &[u8]) -> bool {
+    name.len() == w.len()
+        && name
+            .iter()
+            .zip(w)
+            .all(|(n, c)| *n == c.to_ascii_lowercase())
 }
 
-/// What a (lowercased) word is when not followed by `(`. `EQV`/`IMP` are
-/// MS Access logic operators, `BINARY x` is unary in MySQL, the
-/// `current_*`/`utc_*` words are niladic functions called without `()`.
+/// What a word (in any ASCII case) is when not followed by `(`.
+/// `EQV`/`IMP` are MS Access logic operators, `BINARY x` is unary in MySQL,
+/// the `current_*`/`utc_*` words are niladic functions called without `()`.
 fn classify_word(w: &[u8]) -> Tk {
     if w.len() < 2 || w.len() > MAX_WORD {
         return Tk::Word;
     }
-    for &k in &WORD_INDEX[word_hash(w)] {
+    for &k in &WORD_INDEX[word_hash_lower(w)] {
         if k == EMPTY {
             break;
         }
@@ -718,6 +740,10 @@ static FUNCS: &[(&[u8], FnClass)] = &[
 /// Longest entry of [`FUNCS`].
 const MAX_FUNC: usize = 18;
 
+/// Longest called name (dotted names included) that is classified; a
+/// longer one is a generic call.
+const MAX_CALLEE: usize = 32;
+
 /// Buckets of [`word_hash`] over [`FUNCS`], built like [`WORD_INDEX`]: a
 /// function name is classified with one hash and at most [`BUCKET`]
 /// comparisons.
@@ -738,7 +764,8 @@ static FUNC_INDEX: [[u8; BUCKET]; BUCKETS] = {
     t
 };
 
-/// The class of a called function (lowercased name, possibly dotted).
+/// The class of a called function (name in any ASCII case, possibly
+/// dotted).
 fn classify_function(w: &[u8]) -> FnClass {
     // Names are short: a backward byte loop beats a SIMD search here.
     let last = match w.iter().rposition(|&c| c == b'.') {
@@ -748,7 +775,7 @@ fn classify_function(w: &[u8]) -> FnClass {
     if last.len() < 2 || last.len() > MAX_FUNC {
         return FnClass::Generic;
     }
-    for &k in &FUNC_INDEX[word_hash(last)] {
+    for &k in &FUNC_INDEX[word_hash_lower(last)] {
         if k == EMPTY {
             break;
         }
@@ -801,6 +828,9 @@ impl Sink<'_> {
     }
 }
 
+/// The body of [`lex`], inlined into it so that the sink's count and flags
+/// can live in registers.
+#[inline(always)]
 fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
     let mut i = 0;
     if let Some(q) = ctx.quote() {
@@ -812,7 +842,6 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
         });
         i = end;
     }
-    let mut buf = [0u8; 32];
     // The trivia after a word is skipped once to look for `(`; the result
     // is kept for the next iteration, which starts at the same position.
     let mut after_word: Option<(usize, usize, bool)> = None;
@@ -880,7 +909,7 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
                 // split into a number and a keyword.
                 let j = word_end(b, i);
                 if j > i {
-                    let kw = lower_into(&b[i..j], &mut buf).map_or(Tk::Word, classify_word);
+                    let kw = classify_word(&b[i..j]);
                     if matches!(kw, Tk::Word) {
                         i = j;
                         Tk::Word
@@ -991,7 +1020,7 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
                 } else {
                     // Dotted names: a.b, a..b (MSSQL default schema); a
                     // keyword never starts one (`SELECT.2`, `UNION.x`).
-                    let first = lower_into(&b[start..j], &mut buf).map_or(Tk::Word, classify_word);
+                    let first = classify_word(&b[start..j]);
                     let mut dotted = false;
                     while matches!(first, Tk::Word | Tk::Func(_)) && j + 1 < b.len() && b[j] == b'.'
                     {
@@ -1019,12 +1048,8 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
                     let (next, odd) = skip_trivia_odd(b, i);
                     after_word = Some((i, next, odd));
                     if next < b.len() && b[next] == b'(' && !keyword_before_paren(kind) {
-                        // An undotted name is in `buf` already, lowered for
-                        // `classify_word` (unless it was too long for it).
-                        let class = if dotted {
-                            lower_into(word, &mut buf).map_or(FnClass::Generic, classify_function)
-                        } else if word.len() <= buf.len() {
-                            classify_function(&buf[..word.len()])
+                        let class = if word.len() <= MAX_CALLEE {
+                            classify_function(word)
                         } else {
                             FnClass::Generic
                         };
@@ -1181,6 +1206,13 @@ mod tests {
             .iter()
             .all(|(k, _)| k.len() <= MAX_WORD
                 && k.iter().all(|c| c.is_ascii_lowercase() || *c == b'_')));
+        // Names are matched against words in any case: none has an
+        // upper-case letter.
+        assert!(FUNCS
+            .iter()
+            .all(|(k, _)| !k.iter().any(u8::is_ascii_uppercase)));
+        assert_eq!(classify_word(b"UnIoN"), Tk::Kw(Kw::Union));
+        assert_eq!(classify_function(b"DBMS_LOCK.Sleep"), FnClass::Time);
         assert_eq!(classify_word(b"union"), Tk::Kw(Kw::Union));
         assert_eq!(classify_word(b"xor"), Tk::Logic);
         assert_eq!(classify_word(b"unionx"), Tk::Word);
