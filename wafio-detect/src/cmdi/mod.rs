@@ -562,8 +562,10 @@ fn exec_calls(b: &[u8], best: &mut Best) {
     }
 }
 
-fn markers(b: &[u8], best: &mut Best) {
-    if let Some(p) = SSI.find(b) {
+/// `angle`, `paren`: whether `b` holds a `<` (which the SSI marker starts
+/// with) and a `(` (which the Shellshock header starts with).
+fn markers(b: &[u8], angle: bool, paren: bool, best: &mut Best) {
+    if let Some(p) = angle.then(|| SSI.find(b)).flatten() {
         let rest = &b[p + 5..];
         if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"exec") {
             best.offer(
@@ -574,7 +576,7 @@ fn markers(b: &[u8], best: &mut Best) {
             );
         }
     }
-    if let Some(p) = SHELLSHOCK.find(b) {
+    if let Some(p) = paren.then(|| SHELLSHOCK.find(b)).flatten() {
         let rest = &b[p + 4..];
         let body = &rest[..rest.len().min(8)];
         if memchr::memchr(b';', body).is_some() && memchr::memchr(b'}', rest).is_some() {
@@ -599,12 +601,12 @@ impl Detector for CmdiDetector {
         whole_value(b, &mut best);
         if b.iter().any(|&c| SPECIAL[c as usize]) {
             scan_operators(b, &mut best);
-            if memchr::memchr(b'(', b).is_some() {
+            let paren = memchr::memchr(b'(', b).is_some();
+            let angle = memchr::memchr(b'<', b).is_some();
+            if paren {
                 exec_calls(b, &mut best);
             }
-            if memchr::memchr(b'<', b).is_some() || memchr::memchr(b'(', b).is_some() {
-                markers(b, &mut best);
-            }
+            markers(b, angle, paren, &mut best);
         }
         if let Some(h) = best.0 {
             out.push(h);

@@ -882,7 +882,6 @@ impl<'a> Scan<'a> {
                 return;
             }
             let tk = self.t[i].tk;
-            let prev = if i > from { self.tk(i - 1) } else { None };
             match tk {
                 Tk::Kw(Kw::Union) => self.union_at(i),
                 Tk::Semi => {
@@ -909,6 +908,7 @@ impl<'a> Scan<'a> {
                     }
                 }
                 Tk::Func(class) if self.beats(func_max(class)) && self.call_ok(i) => {
+                    let prev = if i > from { self.tk(i - 1) } else { None };
                     let after_op = matches!(
                         prev,
                         Some(Tk::Logic | Tk::Cmp | Tk::Arith | Tk::Comma | Tk::LParen | Tk::Not)
