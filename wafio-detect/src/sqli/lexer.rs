@@ -513,6 +513,26 @@ static WORD_INDEX: [[u8; BUCKET]; BUCKETS] = {
     t
 };
 
+/// The lengths of the [`WORDS`] entries by [`shape_slot`] of their first
+/// byte (bit `n` for length `n`): most identifiers (`chr`, `dual`) have no
+/// keyword of their first letter and length and skip the hash lookup.
+static WORD_SHAPES: [u32; 32] = {
+    let mut t = [0u32; 32];
+    let mut i = 0;
+    while i < WORDS.len() {
+        let w = WORDS[i].0;
+        t[shape_slot(w[0])] |= 1 << w.len();
+        i += 1;
+    }
+    t
+};
+
+/// A slot per letter, in any ASCII case (other bytes share slots, which
+/// only costs a lookup).
+const fn shape_slot(c: u8) -> usize {
+    (c & 31) as usize
+}
+
 /// Whether the word `w`, in any ASCII case, is the lower-case table name
 /// `name`; compared inline (a `memcmp` call costs more than the few bytes
 /// of a keyword) and without a lowered copy of `w`.
@@ -530,6 +550,9 @@ fn same(name: &[u8], w: &[u8]) -> bool {
 /// the `current_*`/`utc_*` words are niladic functions called without `()`.
 fn classify_word(w: &[u8]) -> Tk {
     if w.len() < 2 || w.len() > MAX_WORD {
+        return Tk::Word;
+    }
+    if WORD_SHAPES[shape_slot(w[0])] & (1 << w.len()) == 0 {
         return Tk::Word;
     }
     for &k in &WORD_INDEX[word_hash_lower(w)] {
