@@ -53,9 +53,8 @@ pub const MAX_ARGS: usize = 4;
 #[derive(Clone, Debug, Default)]
 pub struct CmdiDetector {}
 
-const fn special() -> [bool; 256] {
+const fn table(s: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
-    let s = b";|&`$\n\r(<\\";
     let mut i = 0;
     while i < s.len() {
         t[s[i] as usize] = true;
@@ -63,7 +62,14 @@ const fn special() -> [bool; 256] {
     }
     t
 }
-static SPECIAL: [bool; 256] = special();
+
+/// Bytes without which no check but [`whole_value`] can fire: the
+/// [`OP_START`] bytes and `(` (calls, Shellshock).
+static SPECIAL: [bool; 256] = table(b";|&`$\n\r(<\\");
+
+/// Bytes that can start an operator (see `op_at`); a `(` only ends one
+/// (`$(`, `<(`).
+static OP_START: [bool; 256] = table(b";|&`$\n\r<\\");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
@@ -394,7 +400,7 @@ fn scan_operators(b: &[u8], best: &mut Best) {
     let mut i = first_sig;
     while i < b.len() && seen < MAX_OPERATORS {
         // The next byte that can start an operator.
-        match b[i..].iter().position(|&c| SPECIAL[c as usize]) {
+        match b[i..].iter().position(|&c| OP_START[c as usize]) {
             Some(k) => i += k,
             None => break,
         }
@@ -626,6 +632,21 @@ mod tests {
             CmdiDetector::default().detect(view, &mut out);
         }
         out.iter().map(|h| h.confidence).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn operators_start_at_op_start_bytes() {
+        for c in 0..=255u8 {
+            for next in [b'(', b'|', b'&', b'n', b'r', b'x', b'`'] {
+                for open in [false, true] {
+                    let mut backtick_open = open;
+                    if op_at(&[c, next], 0, &mut backtick_open).is_some() {
+                        assert!(OP_START[c as usize], "{c:#x}");
+                    }
+                }
+            }
+            assert!(!OP_START[c as usize] || SPECIAL[c as usize]);
+        }
     }
 
     #[test]
