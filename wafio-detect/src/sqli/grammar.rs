@@ -203,17 +203,26 @@ impl<'a> Scan<'a> {
 
     fn first_invalid_uncached(&self, from: usize) -> usize {
         let mut depth = 0usize;
-        for k in from..self.t.len() {
+        let mut k = from;
+        while k < self.t.len() {
             match self.t[k].tk {
                 Tk::LParen => {
                     if depth == 0 && k > from && !self.pair_ok(k) {
                         return k;
                     }
-                    depth += 1;
+                    // A matched group at the outermost level is skipped
+                    // whole: nothing inside it is looked at, and the
+                    // level is the outermost again after its `)`.
+                    match self.close[k] {
+                        c if depth == 0 && c != NO_MATCH => k = c as usize,
+                        _ => depth += 1,
+                    }
+                    k += 1;
                     continue;
                 }
                 Tk::RParen => {
                     depth = depth.saturating_sub(1);
+                    k += 1;
                     continue;
                 }
                 _ => {}
@@ -221,6 +230,7 @@ impl<'a> Scan<'a> {
             if depth == 0 && k > from && self.tk(k - 1) != Some(Tk::RParen) && !self.pair_ok(k) {
                 return k;
             }
+            k += 1;
         }
         self.t.len()
     }
@@ -1477,4 +1487,77 @@ fn short_tail(text: &[u8]) -> bool {
     let inner = text.get(1..).unwrap_or(&[]);
     let trimmed = inner.trim_ascii();
     !trimmed.iter().any(|c| c.is_ascii_whitespace())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::lexer::{lex, Tokens};
+    use super::*;
+
+    /// [`Scan::first_invalid_uncached`] as it walks every token, groups
+    /// included (the reference for its group skip).
+    fn first_invalid_walk(s: &Scan<'_>, from: usize) -> usize {
+        let mut depth = 0usize;
+        for k in from..s.t.len() {
+            match s.t[k].tk {
+                Tk::LParen => {
+                    if depth == 0 && k > from && !s.pair_ok(k) {
+                        return k;
+                    }
+                    depth += 1;
+                    continue;
+                }
+                Tk::RParen => {
+                    depth = depth.saturating_sub(1);
+                    continue;
+                }
+                _ => {}
+            }
+            if depth == 0 && k > from && s.tk(k - 1) != Some(Tk::RParen) && !s.pair_ok(k) {
+                return k;
+            }
+        }
+        s.t.len()
+    }
+
+    fn sqlish() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let atoms: Vec<&'static [u8]> = vec![
+            b"(", b")", b"1", b"a", b"or", b"=", b",", b"select", b" ", b"'", b"||", b"not", b";",
+            b"from", b"chr(", b"union", b"x y", b"--", b"(1)", b"(x y)", b")(", b"(a,b)",
+        ];
+        proptest::collection::vec(proptest::sample::select(atoms), 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn group_skip_finds_what_the_walk_finds(v in sqlish()) {
+            let mut toks = Tokens::new();
+            for ctx in [Context::Bare, Context::Single, Context::Double] {
+                lex(&v, ctx, &mut toks);
+                let t = toks.as_slice();
+                let (close, first_union) = match_parens(t);
+                let s = Scan {
+                    b: &v,
+                    t,
+                    close,
+                    first_union,
+                    quoted: false,
+                    best: None,
+                    span_start: 0,
+                    cut: usize::MAX,
+                    clause_seen: false,
+                    truncation_ok: false,
+                    first_invalid_memo: std::cell::Cell::new((usize::MAX, 0)),
+                };
+                for from in 0..=t.len() {
+                    proptest::prop_assert_eq!(
+                        s.first_invalid_uncached(from),
+                        first_invalid_walk(&s, from)
+                    );
+                }
+            }
+        }
+    }
 }
