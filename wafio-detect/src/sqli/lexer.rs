@@ -286,8 +286,9 @@ fn skip_trivia(b: &[u8], i: usize) -> usize {
 /// spaces; filter evasion separates keywords with `/**/`, `%0b`, `%a0`.
 #[inline(always)]
 fn skip_trivia_odd(b: &[u8], i: usize) -> (usize, bool) {
-    // Most tokens are followed directly by another token.
+    // Most tokens are followed directly by another token, or by one space.
     match b.get(i) {
+        Some(&b' ') if b.get(i + 1).is_none_or(|&n| !TRIVIA_START[n as usize]) => (i + 1, false),
         Some(&c) if TRIVIA_START[c as usize] => skip_trivia_from(b, i),
         _ => (i, false),
     }
