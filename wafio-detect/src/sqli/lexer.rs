@@ -546,6 +546,12 @@ fn same(name: &[u8], w: &[u8]) -> bool {
             .all(|(n, c)| *n == c.to_ascii_lowercase())
 }
 
+/// Byte equality of two short names, compared inline (see [`same`]).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// What a word (in any ASCII case) is when not followed by `(`.
 /// `EQV`/`IMP` are MS Access logic operators, `BINARY x` is unary in MySQL,
 /// the `current_*`/`utc_*` words are niladic functions called without `()`.
@@ -869,6 +875,10 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
     // The trivia after a word is skipped once to look for `(`; the result
     // is kept for the next iteration, which starts at the same position.
     let mut after_word: Option<(usize, usize, bool)> = None;
+    // The last callee classified and its class: payloads repeat a call
+    // (`chr(113)||chr(113)||…`), and a repeat is classified by comparing
+    // its bytes.
+    let mut last_callee: (&[u8], FnClass) = (&[], FnClass::Generic);
     loop {
         let (next, odd) = match after_word.take() {
             Some((from, next, odd)) if from == i => (next, odd),
@@ -1072,10 +1082,14 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
                     let (next, odd) = skip_trivia_odd(b, i);
                     after_word = Some((i, next, odd));
                     if next < b.len() && b[next] == b'(' && !keyword_before_paren(kind) {
-                        let class = if word.len() <= MAX_CALLEE {
-                            classify_function(word)
-                        } else {
+                        let class = if word.len() > MAX_CALLEE {
                             FnClass::Generic
+                        } else if same_bytes(word, last_callee.0) {
+                            last_callee.1
+                        } else {
+                            let class = classify_function(word);
+                            last_callee = (word, class);
+                            class
                         };
                         Tk::Func(class)
                     } else {
