@@ -424,6 +424,18 @@ impl<'a> Scan<'a> {
         while self.tk(j) == Some(Tk::Not) {
             j += 1;
         }
+        // Past a 0.75 finding only a comparison of two literals (0.9) can
+        // count, and its left literal is the first token after the `(`s and
+        // `NOT`s that follow (`|| chr(113)` has none: nothing to parse).
+        if !self.beats(0.75) {
+            let mut k = j;
+            while matches!(self.tk(k), Some(Tk::LParen | Tk::Not)) {
+                k += 1;
+            }
+            if !self.is_literal(k) {
+                return;
+            }
+        }
         // `and (8)=(3)` compares groups; `and (1=1)` opens one. The left
         // operand at `k` is kept for the constant check below.
         let mut k = j;
