@@ -81,6 +81,26 @@ fn find_within(b: &[u8], from: usize, want: u8, stop: &[u8]) -> Option<usize> {
         .find(|&k| b[k] == want)
 }
 
+/// The end of a *plain* word starting at `i`: ASCII lower-case letters,
+/// digits and `_` (at most [`MAX_WORD`] of them), ended by the end of the
+/// value or by a word end other than a backtick. [`read_word`] reads such a
+/// word as its own bytes with no flag set and ends it there, so a caller can
+/// look the bytes up without reading a [`Word`] (`||chr(` in a SQL payload
+/// is one such word per operator). `None` for any other word.
+pub(crate) fn plain_word_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut end = i;
+    while end < b.len()
+        && (b[end].is_ascii_lowercase() || b[end].is_ascii_digit() || b[end] == b'_')
+    {
+        end += 1;
+    }
+    let ended = match b.get(end) {
+        None => true,
+        Some(&c) => c != b'`' && is_word_end(c),
+    };
+    (end > i && end - i <= MAX_WORD && ended).then_some(end)
+}
+
 /// Reads the word starting at `i` (`i < b.len()`).
 pub(crate) fn read_word(b: &[u8], i: usize) -> Word {
     let mut w = Word {
@@ -272,6 +292,39 @@ mod tests {
 
     fn word(s: &str) -> Vec<u8> {
         read_word(s.as_bytes(), 0).text().to_vec()
+    }
+
+    proptest::proptest! {
+        /// A plain word reads as its own bytes, with no flag, up to
+        /// [`plain_word_end`].
+        #[test]
+        fn plain_words_read_as_themselves(
+            v in proptest::collection::vec(
+                proptest::sample::select(b"ab_z09`' |;&()<>=$\\{}[]?*^\"\nA:/.-".to_vec()),
+                1..60,
+            ),
+            i in 0usize..60,
+        ) {
+            let i = i % v.len();
+            if let Some(e) = plain_word_end(&v, i) {
+                let w = read_word(&v, i);
+                proptest::prop_assert_eq!(w.text(), &v[i..e]);
+                proptest::prop_assert_eq!(w.end, e);
+                proptest::prop_assert!(
+                    !w.evasion && !w.glob && !w.ifs_end && !w.brace && !w.assignment && w.quotes == 0
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_word_ends() {
+        assert_eq!(plain_word_end(b"||chr(113)", 2), Some(5));
+        assert_eq!(plain_word_end(b"id", 0), Some(2));
+        assert_eq!(plain_word_end(b"c'a't", 0), None);
+        assert_eq!(plain_word_end(b"id``x", 0), None);
+        assert_eq!(plain_word_end(b"Id", 0), None);
+        assert_eq!(plain_word_end(&[b'a'; MAX_WORD + 1], 0), None);
     }
 
     #[test]

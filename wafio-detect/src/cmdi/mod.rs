@@ -53,9 +53,8 @@ pub const MAX_ARGS: usize = 4;
 #[derive(Clone, Debug, Default)]
 pub struct CmdiDetector {}
 
-const fn special() -> [bool; 256] {
+const fn table(s: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
-    let s = b";|&`$\n\r(<\\";
     let mut i = 0;
     while i < s.len() {
         t[s[i] as usize] = true;
@@ -63,7 +62,14 @@ const fn special() -> [bool; 256] {
     }
     t
 }
-static SPECIAL: [bool; 256] = special();
+
+/// Bytes without which no check but [`whole_value`] can fire: the
+/// [`OP_START`] bytes and `(` (calls, Shellshock).
+static SPECIAL: [bool; 256] = table(b";|&`$\n\r(<\\");
+
+/// Bytes that can start an operator (see `op_at`); a `(` only ends one
+/// (`$(`, `<(`).
+static OP_START: [bool; 256] = table(b";|&`$\n\r<\\");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
@@ -393,9 +399,10 @@ fn scan_operators(b: &[u8], best: &mut Best) {
     let mut seen = 0;
     let mut i = first_sig;
     while i < b.len() && seen < MAX_OPERATORS {
-        if !SPECIAL[b[i] as usize] {
-            i += 1;
-            continue;
+        // The next byte that can start an operator.
+        match b[i..].iter().position(|&c| OP_START[c as usize]) {
+            Some(k) => i += k,
+            None => break,
         }
         let Some((op, n)) = op_at(b, i, &mut backtick_open) else {
             i += 1;
@@ -412,8 +419,17 @@ fn scan_operators(b: &[u8], best: &mut Best) {
             j += 1;
         }
         if j < b.len() && !is_word_end(b[j]) {
-            let w = read_word(b, j);
-            check_command(b, op, op_start, op_start == first_sig, j == i + n, &w, best);
+            let (lead, glued) = (op_start == first_sig, j == i + n);
+            // A plain word that names no command is dropped by
+            // `check_command` (only a word glued to a leading operator is
+            // looked at further): it is looked up without being read.
+            let unknown_plain = !(lead && glued)
+                && lexer::plain_word_end(b, j)
+                    .is_some_and(|e| words::lookup(&b[j..e], false).is_none());
+            if !unknown_plain {
+                let w = read_word(b, j);
+                check_command(b, op, op_start, lead, glued, &w, best);
+            }
         }
         i += n;
     }
@@ -552,8 +568,10 @@ fn exec_calls(b: &[u8], best: &mut Best) {
     }
 }
 
-fn markers(b: &[u8], best: &mut Best) {
-    if let Some(p) = SSI.find(b) {
+/// `angle`, `paren`: whether `b` holds a `<` (which the SSI marker starts
+/// with) and a `(` (which the Shellshock header starts with).
+fn markers(b: &[u8], angle: bool, paren: bool, best: &mut Best) {
+    if let Some(p) = angle.then(|| SSI.find(b)).flatten() {
         let rest = &b[p + 5..];
         if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"exec") {
             best.offer(
@@ -564,7 +582,7 @@ fn markers(b: &[u8], best: &mut Best) {
             );
         }
     }
-    if let Some(p) = SHELLSHOCK.find(b) {
+    if let Some(p) = paren.then(|| SHELLSHOCK.find(b)).flatten() {
         let rest = &b[p + 4..];
         let body = &rest[..rest.len().min(8)];
         if memchr::memchr(b';', body).is_some() && memchr::memchr(b'}', rest).is_some() {
@@ -589,12 +607,12 @@ impl Detector for CmdiDetector {
         whole_value(b, &mut best);
         if b.iter().any(|&c| SPECIAL[c as usize]) {
             scan_operators(b, &mut best);
-            if memchr::memchr(b'(', b).is_some() {
+            let paren = memchr::memchr(b'(', b).is_some();
+            let angle = memchr::memchr(b'<', b).is_some();
+            if paren {
                 exec_calls(b, &mut best);
             }
-            if memchr::memchr(b'<', b).is_some() || memchr::memchr(b'(', b).is_some() {
-                markers(b, &mut best);
-            }
+            markers(b, angle, paren, &mut best);
         }
         if let Some(h) = best.0 {
             out.push(h);
@@ -614,6 +632,21 @@ mod tests {
             CmdiDetector::default().detect(view, &mut out);
         }
         out.iter().map(|h| h.confidence).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn operators_start_at_op_start_bytes() {
+        for c in 0..=255u8 {
+            for next in [b'(', b'|', b'&', b'n', b'r', b'x', b'`'] {
+                for open in [false, true] {
+                    let mut backtick_open = open;
+                    if op_at(&[c, next], 0, &mut backtick_open).is_some() {
+                        assert!(OP_START[c as usize], "{c:#x}");
+                    }
+                }
+            }
+            assert!(!OP_START[c as usize] || SPECIAL[c as usize]);
+        }
     }
 
     #[test]

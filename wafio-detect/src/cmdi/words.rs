@@ -209,6 +209,11 @@ pub(crate) fn lookup(name: &[u8], glob: bool) -> Option<(&'static str, Strength)
     // The names of a bucket share the first byte and the length (at least
     // two, as every name's): the second byte rejects most of them.
     let k = (name[0] - b'a') as usize;
+    // One-byte words have an empty bucket (every name has two bytes).
+    let second = name.get(1).copied().unwrap_or(0);
+    if SECOND[k][name.len()] & second_bit(second) == 0 {
+        return None;
+    }
     for &i in &BUCKETS[k][name.len()] {
         if i == EMPTY {
             break;
@@ -248,6 +253,26 @@ const fn buckets() -> [[[u8; BUCKET]; MAX_NAME + 1]; 26] {
         i += 1;
     }
     b
+}
+
+/// `SECOND[letter][len]`: the [`second_bit`]s of the second bytes of the
+/// names in `BUCKETS[letter][len]`. A word whose second byte no name of its
+/// bucket has (`chr` beside `cat`, `cut`, `cmd`) is rejected with one load.
+static SECOND: [[u64; MAX_NAME + 1]; 26] = {
+    let mut m = [[0u64; MAX_NAME + 1]; 26];
+    let mut i = 0;
+    while i < COMMANDS.len() {
+        let n = COMMANDS[i].0.as_bytes();
+        m[(n[0] - b'a') as usize][n.len()] |= second_bit(n[1]);
+        i += 1;
+    }
+    m
+};
+
+/// A byte folded onto one of 64 bits (its low six bits): a filter, exact
+/// for letters and digits, conservative for the rest.
+const fn second_bit(c: u8) -> u64 {
+    1 << (c & 63)
 }
 
 /// Longest name in the table.

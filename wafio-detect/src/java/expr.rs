@@ -109,7 +109,6 @@ const OGNL_SANDBOX: &[&[u8]] = &[
     b"allowStaticMethodAccess",
 ];
 
-/// Scans `b` and pushes at most one hit.
 /// Callee names without which no call shape in [`check`] matches (case
 /// sensitive, as the shapes are): `exec` needs `getRuntime`, the
 /// reflective calls need `getClass`, constructions need `new`.
@@ -145,8 +144,9 @@ static CONTEXT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 /// Whether [`scan`] can find anything in `b`. Every call shape and the
 /// SpEL type reference need `(` and a callee name or a lone `T`; OGNL
 /// static access needs two `@`, `#context` a `#`, the sandbox names an
-/// upper-case letter.
-pub(crate) fn may_match(b: &[u8]) -> bool {
+/// upper-case letter. `upper`: whether `b` holds an ASCII upper-case
+/// letter (the caller's byte-class pass over the value knows).
+pub(crate) fn may_match(b: &[u8], upper: bool) -> bool {
     if memchr::memchr(b'(', b).is_some() {
         // An identifier starts at `T` unless a letter or `_` runs into it
         // (digits and `$` before it are tokens of their own).
@@ -159,11 +159,12 @@ pub(crate) fn may_match(b: &[u8]) -> bool {
     }
     memchr::memchr_iter(b'@', b).nth(1).is_some()
         || (memchr::memchr(b'#', b).is_some() && CONTEXT.find(b).is_some())
-        || (b.iter().any(u8::is_ascii_uppercase) && SANDBOX.any_in(b))
+        || (upper && SANDBOX.any_in(b))
 }
 
-pub(crate) fn scan(b: &[u8], out: &mut Vec<Hit>) {
-    if may_match(b) {
+/// Scans `b` and pushes at most one hit; `upper` as for [`may_match`].
+pub(crate) fn scan(b: &[u8], upper: bool, out: &mut Vec<Hit>) {
+    if may_match(b, upper) {
         scan_tokens(b, out);
     }
 }
@@ -344,7 +345,7 @@ mod tests {
 
     fn conf(s: &str) -> f32 {
         let mut out = Vec::new();
-        scan(s.as_bytes(), &mut out);
+        scan(s.as_bytes(), has_upper(s.as_bytes()), &mut out);
         out.first().map_or(0.0, |h| h.confidence)
     }
 
@@ -383,13 +384,17 @@ mod tests {
         proptest::collection::vec(proptest::sample::select(atoms), 0..14).prop_map(|v| v.concat())
     }
 
+    fn has_upper(b: &[u8]) -> bool {
+        b.iter().any(u8::is_ascii_uppercase)
+    }
+
     proptest::proptest! {
         #[test]
         fn prefilter_never_hides_a_hit(v in javaish()) {
             let mut out = Vec::new();
             scan_tokens(&v, &mut out);
             if !out.is_empty() {
-                proptest::prop_assert!(may_match(&v), "{:?}", String::from_utf8_lossy(&v));
+                proptest::prop_assert!(may_match(&v, has_upper(&v)), "{:?}", String::from_utf8_lossy(&v));
             }
         }
     }
@@ -405,12 +410,21 @@ mod tests {
             "x.getClass().getMethod(",
             "5T(a.b.C)",
         ] {
-            assert!(may_match(s.as_bytes()), "{s}");
+            assert!(may_match(s.as_bytes(), has_upper(s.as_bytes())), "{s}");
         }
-        assert!(!may_match(b"1' and sleep(5)#"));
-        assert!(!may_match(b"Tom (the cat)"));
-        assert!(!may_match(b"bancroft@lawn.mc"));
-        assert!(!may_match(b"the new context"));
+        assert!(!may_match(
+            b"1' and sleep(5)#",
+            has_upper(b"1' and sleep(5)#")
+        ));
+        assert!(!may_match(b"Tom (the cat)", has_upper(b"Tom (the cat)")));
+        assert!(!may_match(
+            b"bancroft@lawn.mc",
+            has_upper(b"bancroft@lawn.mc")
+        ));
+        assert!(!may_match(
+            b"the new context",
+            has_upper(b"the new context")
+        ));
     }
 
     #[test]

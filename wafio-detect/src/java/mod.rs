@@ -73,15 +73,22 @@ const DOLLAR: u8 = 8;
 const EXPR: u8 = 16;
 const GADGET: u8 = 32;
 const HEX_D: u8 = 64;
+/// An ASCII upper-case letter (for [`expr::scan`]).
+const UPPER: u8 = 128;
 
 /// One pass over the value tells which checks can match at all.
 const BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
+    let mut c = b'A';
+    while c <= b'Z' {
+        t[c as usize] = UPPER;
+        c += 1;
+    }
     t[0xAC] = RAW;
     t[b'0' as usize] = ZERO;
     t[b'd' as usize] = HEX_D;
-    t[b'D' as usize] = HEX_D;
-    t[b'O' as usize] = UPPER_O;
+    t[b'D' as usize] = HEX_D | UPPER;
+    t[b'O' as usize] = UPPER_O | UPPER;
     t[b'$' as usize] = DOLLAR;
     t[b'(' as usize] = EXPR;
     t[b'@' as usize] = EXPR;
@@ -125,7 +132,7 @@ impl Detector for JavaDetector {
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
         let m = b.iter().fold(0u8, |m, &c| m | BYTE_CLASS[c as usize]);
-        if m == 0 {
+        if m & !UPPER == 0 {
             return;
         }
         let before = out.len();
@@ -136,7 +143,7 @@ impl Detector for JavaDetector {
             jndi(b, out);
         }
         if out.len() == before && m & EXPR != 0 {
-            expr::scan(b, out);
+            expr::scan(b, m & UPPER != 0, out);
         }
         if out.len() == before && m & GADGET != 0 {
             self.gadget(b, out);

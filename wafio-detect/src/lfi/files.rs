@@ -129,6 +129,10 @@ fn parent_before(b: &[u8], end: usize, parents: &[&str]) -> Option<usize> {
 /// Every parent directory of [`SENSITIVE`] (each entry's `parents`).
 const PARENTS: [&str; 7] = ["etc", "self", "proc", "web-inf", "config", "repair", ".git"];
 
+/// Finds `..`; built once (a one-off search builds its searcher per call).
+static DOTDOT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b".."));
+
 /// Whether [`find_sensitive`] can report anything in `b`: a cheap
 /// necessary condition that spares the automaton pass over most values.
 ///
@@ -138,7 +142,7 @@ const PARENTS: [&str; 7] = ["etc", "self", "proc", "web-inf", "config", "repair"
 /// starts the value or follows a dot. So the value must be one of the
 /// names, or hold a parent at its start or right after a dot.
 fn may_hold_sensitive(b: &[u8]) -> bool {
-    if memchr::memchr2(b'/', b'\\', b).is_some() || memchr::memmem::find(b, b"..").is_some() {
+    if memchr::memchr2(b'/', b'\\', b).is_some() || DOTDOT.find(b).is_some() {
         return true;
     }
     if SENSITIVE

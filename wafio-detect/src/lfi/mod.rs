@@ -154,6 +154,44 @@ fn dots_glued_to_file(t: &[u8]) -> bool {
             .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
 }
 
+/// Calls `f(start, end)` for each token of `b` (a maximal run of bytes
+/// that are not [`DELIM`]iters), in order.
+fn for_each_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
+    let mut i = 0;
+    while i < b.len() {
+        if is_delim(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !is_delim(b[i]) {
+            i += 1;
+        }
+        f(start, i);
+    }
+}
+
+/// [`for_each_token`] restricted to the tokens holding an
+/// [`INTERESTING`] byte. Each is found from its first interesting byte and
+/// widened to its delimiters (the two byte classes are disjoint), so the
+/// bytes between such tokens are read once, with one table load each.
+fn for_each_interesting_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
+    let mut from = 0;
+    while let Some(k) = b[from..].iter().position(|&c| INTERESTING[c as usize]) {
+        let p = from + k;
+        let start = b[from..p]
+            .iter()
+            .rposition(|&c| is_delim(c))
+            .map_or(from, |d| from + d + 1);
+        let end = b[p..]
+            .iter()
+            .position(|&c| is_delim(c))
+            .map_or(b.len(), |d| p + d);
+        f(start, end);
+        from = end;
+    }
+}
+
 fn score_token(t: &[u8], off: usize, best: &mut Best) {
     let span = off..off + t.len();
     if !path::has_separator(t) {
@@ -256,24 +294,19 @@ impl Detector for LfiDetector {
             return;
         }
         let mut best = Best { hit: None };
-        // Tokens, each read once: its end and whether it holds an
-        // interesting byte.
-        let mut i = 0;
-        while i < b.len() {
-            if is_delim(b[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            let mut interesting = false;
-            while i < b.len() && !is_delim(b[i]) {
-                interesting |= INTERESTING[b[i] as usize];
-                i += 1;
-            }
-            let t = &b[start..i];
-            if interesting || (value_hex && has_hex_spelling(t)) {
-                score_token(t, start, &mut best);
-            }
+        if value_hex {
+            // A token can spell a dot in hex without an interesting byte:
+            // every token is looked at.
+            for_each_token(b, |start, end| {
+                let t = &b[start..end];
+                if t.iter().any(|&c| INTERESTING[c as usize]) || has_hex_spelling(t) {
+                    score_token(t, start, &mut best);
+                }
+            });
+        } else {
+            for_each_interesting_token(b, |start, end| {
+                score_token(&b[start..end], start, &mut best)
+            });
         }
         let traversal = best
             .hit
@@ -307,6 +340,31 @@ impl Detector for LfiDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delimiters_are_not_interesting() {
+        assert!((0..256).all(|c| !(DELIM[c] && INTERESTING[c])));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn interesting_tokens_are_the_tokens_with_an_interesting_byte(
+            v in proptest::collection::vec(
+                proptest::sample::select(b"ab/\\:.% ()=,'\"&\xc3\xa9".to_vec()),
+                0..40,
+            )
+        ) {
+            let mut all = Vec::new();
+            for_each_token(&v, |s, e| {
+                if v[s..e].iter().any(|&c| INTERESTING[c as usize]) {
+                    all.push((s, e));
+                }
+            });
+            let mut some = Vec::new();
+            for_each_interesting_token(&v, |s, e| some.push((s, e)));
+            proptest::prop_assert_eq!(all, some);
+        }
+    }
     use crate::Input;
 
     fn conf(v: &str) -> f32 {

@@ -84,6 +84,25 @@ fn unit(b: &[u8], i: usize, prev_dot: bool) -> (Unit, usize) {
     }
 }
 
+/// The first bytes of the units [`unit`] can read as [`Unit::Sep`]: the
+/// separators, `0x2f`/`0x5c`, `2f`/`5c` after a dot, percent escapes and
+/// multi-byte sequences.
+static SEP_START: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'/' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'0' as usize] = true;
+    t[b'2' as usize] = true;
+    t[b'5' as usize] = true;
+    t[b'%' as usize] = true;
+    let mut c = 0xC0;
+    while c < 256 {
+        t[c] = true;
+        c += 1;
+    }
+    t
+};
+
 fn hex_byte(b: &[u8], i: usize) -> Option<u8> {
     if b.get(i) != Some(&b'%') {
         return None;
@@ -218,6 +237,14 @@ fn multibyte(b: &[u8], i: usize) -> (Unit, usize) {
 
 /// Whether the token holds a separator in any spelling.
 pub(crate) fn has_separator(t: &[u8]) -> bool {
+    // Most tokens (`utl_inaddr.get_host_address`) hold no byte that can
+    // start a separator unit: one table load per byte rejects them.
+    t.iter().any(|&c| SEP_START[c as usize]) && separator_unit(t)
+}
+
+/// Whether some unit of `t` is a separator (the walk behind
+/// [`has_separator`]).
+fn separator_unit(t: &[u8]) -> bool {
     let mut i = 0;
     let mut prev_dot = false;
     while i < t.len() {
@@ -473,6 +500,53 @@ pub(crate) fn analyse(t: &[u8]) -> PathStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pathish() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let atoms: Vec<Vec<u8>> = [
+            &b"."[..],
+            b"/",
+            b"\\",
+            b"%",
+            b"0",
+            b"2",
+            b"5",
+            b"c",
+            b"f",
+            b"x",
+            b"X",
+            b"?",
+            b"a",
+            b"\0",
+            b"%2f",
+            b"%2e",
+            b"%c0%af",
+            b"%u",
+            b"%%",
+            b"0x2f",
+            b"..2f",
+            b"\xc0\xaf",
+            b"\xe2\x88\x95",
+        ]
+        .iter()
+        .map(|a| a.to_vec())
+        .collect();
+        let piece = prop_oneof![
+            proptest::sample::select(atoms),
+            proptest::collection::vec(any::<u8>(), 1..3),
+        ];
+        proptest::collection::vec(piece, 0..8).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn separators_start_with_a_sep_start_byte(t in pathish()) {
+            if separator_unit(&t) {
+                proptest::prop_assert!(t.iter().any(|&c| SEP_START[c as usize]));
+            }
+        }
+    }
 
     #[test]
     fn plain_climbs() {

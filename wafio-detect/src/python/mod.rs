@@ -55,7 +55,7 @@ impl Detector for PythonDetector {
             return;
         }
         let dunder = || memchr::memchr_iter(b'_', b).any(|p| b.get(p + 1) == Some(&b'_'));
-        if (m & CODE != 0 && may_be_code(b)) || (m & UNDERSCORE != 0 && dunder()) {
+        if (m & CODE != 0 && may_be_code(b, m)) || (m & UNDERSCORE != 0 && dunder()) {
             scan(b, out);
         }
     }
@@ -83,39 +83,62 @@ const CODE_NEEDLES: &[&str] = &[
     "importlib",
 ];
 
+/// The template openers lead [`CODE_NEEDLES`].
+const OPENERS: usize = 4;
+
 /// Index of the first [`MODULES`] name in [`CODE_NEEDLES`].
 const FIRST_MODULE: usize = 8;
 
-/// The searchers of [`may_be_code`], built once: without and with the
-/// [`MODULES`] names (module calls need a `.`). A few vectorised passes
-/// over a value cost less than the tokenizer.
-static CODE_FINDERS: std::sync::LazyLock<[crate::needles::Needles; 2]> =
+/// The searchers of [`may_be_code`], built once, indexed by
+/// `2 * dot + opener`: the [`MODULES`] names only when the value has a `.`
+/// (module calls need one), the template openers only when it has a `{` or
+/// a `%` (each opener holds one). A few vectorised passes over a value cost
+/// less than the tokenizer.
+static CODE_FINDERS: std::sync::LazyLock<[crate::needles::Needles; 4]> =
     std::sync::LazyLock::new(|| {
+        let set = |modules: bool, openers: bool| {
+            let from = if openers { 0 } else { OPENERS };
+            let to = if modules {
+                CODE_NEEDLES.len()
+            } else {
+                FIRST_MODULE
+            };
+            crate::needles::Needles::new(&CODE_NEEDLES[from..to])
+        };
         [
-            crate::needles::Needles::new(&CODE_NEEDLES[..FIRST_MODULE]),
-            crate::needles::Needles::new(CODE_NEEDLES),
+            set(false, false),
+            set(false, true),
+            set(true, false),
+            set(true, true),
         ]
     });
 
-/// Whether [`scan`] can find anything in `b` (see [`CODE_NEEDLES`]).
-fn may_be_code(b: &[u8]) -> bool {
+/// Whether [`scan`] can find anything in `b` (see [`CODE_NEEDLES`]); `m`
+/// is the union of the [`BYTE_CLASS`] bits of `b`.
+fn may_be_code(b: &[u8], m: u8) -> bool {
     let dot = memchr::memchr(b'.', b).is_some();
-    CODE_FINDERS[usize::from(dot)].any_in(b)
+    let opener = m & OPENER != 0;
+    CODE_FINDERS[2 * usize::from(dot) + usize::from(opener)].any_in(b)
 }
 
 const NEWLINE: u8 = 1;
 const BANG: u8 = 2;
-const CODE: u8 = 4;
+/// `(`, which calls need.
+const PAREN: u8 = 4;
 const UNDERSCORE: u8 = 8;
+/// `{` or `%`: one of them is in every template opener.
+const OPENER: u8 = 16;
+/// Bytes without which [`scan`] finds no code outside a dunder access.
+const CODE: u8 = PAREN | OPENER;
 
 /// One pass over the value tells which checks can match at all.
 const BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     t[b'\n' as usize] = NEWLINE;
     t[b'!' as usize] = BANG;
-    t[b'(' as usize] = CODE;
-    t[b'{' as usize] = CODE;
-    t[b'%' as usize] = CODE;
+    t[b'(' as usize] = PAREN;
+    t[b'{' as usize] = OPENER;
+    t[b'%' as usize] = OPENER;
     t[b'_' as usize] = UNDERSCORE;
     t
 };
@@ -493,6 +516,20 @@ fn judge(sc: &mut Scanner<'_>) -> Option<(usize, f32, &'static str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_needles_are_grouped() {
+        // The openers come first and each holds a byte of `OPENER`; no
+        // other needle does (so leaving the openers out needs no `{`/`%`).
+        let opener = |n: &str| n.bytes().any(|c| BYTE_CLASS[c as usize] & OPENER != 0);
+        assert!(CODE_NEEDLES[..OPENERS].iter().all(|n| opener(n)));
+        assert!(CODE_NEEDLES[OPENERS..].iter().all(|n| !opener(n)));
+        let modules: Vec<&[u8]> = CODE_NEEDLES[FIRST_MODULE..]
+            .iter()
+            .map(|n| n.as_bytes())
+            .collect();
+        assert!(modules.iter().all(|n| MODULES.contains(n)));
+    }
 
     fn best(s: &[u8]) -> (f32, &'static str) {
         let mut out = Vec::new();

@@ -54,6 +54,8 @@ struct Scan<'a> {
     /// For each `(` token, the index of its `)` (or [`NO_MATCH`]): groups
     /// are skipped in constant time.
     close: [u8; MAX_TOKENS],
+    /// Index of the first `UNION` token (the token count when none).
+    first_union: usize,
     quoted: bool,
     best: Option<Verdict>,
     span_start: usize,
@@ -201,17 +203,26 @@ impl<'a> Scan<'a> {
 
     fn first_invalid_uncached(&self, from: usize) -> usize {
         let mut depth = 0usize;
-        for k in from..self.t.len() {
+        let mut k = from;
+        while k < self.t.len() {
             match self.t[k].tk {
                 Tk::LParen => {
                     if depth == 0 && k > from && !self.pair_ok(k) {
                         return k;
                     }
-                    depth += 1;
+                    // A matched group at the outermost level is skipped
+                    // whole: nothing inside it is looked at, and the
+                    // level is the outermost again after its `)`.
+                    match self.close[k] {
+                        c if depth == 0 && c != NO_MATCH => k = c as usize,
+                        _ => depth += 1,
+                    }
+                    k += 1;
                     continue;
                 }
                 Tk::RParen => {
                     depth = depth.saturating_sub(1);
+                    k += 1;
                     continue;
                 }
                 _ => {}
@@ -219,6 +230,7 @@ impl<'a> Scan<'a> {
             if depth == 0 && k > from && self.tk(k - 1) != Some(Tk::RParen) && !self.pair_ok(k) {
                 return k;
             }
+            k += 1;
         }
         self.t.len()
     }
@@ -411,6 +423,18 @@ impl<'a> Scan<'a> {
         let mut j = i + 1;
         while self.tk(j) == Some(Tk::Not) {
             j += 1;
+        }
+        // Past a 0.75 finding only a comparison of two literals (0.9) can
+        // count, and its left literal is the first token after the `(`s and
+        // `NOT`s that follow (`|| chr(113)` has none: nothing to parse).
+        if !self.beats(0.75) {
+            let mut k = j;
+            while matches!(self.tk(k), Some(Tk::LParen | Tk::Not)) {
+                k += 1;
+            }
+            if !self.is_literal(k) {
+                return;
+            }
         }
         // `and (8)=(3)` compares groups; `and (1=1)` opens one. The left
         // operand at `k` is kept for the constant check below.
@@ -829,7 +853,7 @@ impl<'a> Scan<'a> {
     /// read as SQL: a non-word operand, or words followed by `,`/`FROM`
     /// (`union select committee` is prose).
     fn union_anywhere(&mut self) {
-        for i in 0..self.t.len() {
+        for i in self.first_union..self.t.len() {
             if matches!(self.t[i].tk, Tk::Kw(Kw::Union)) {
                 self.union_at(i);
             }
@@ -880,7 +904,6 @@ impl<'a> Scan<'a> {
                 return;
             }
             let tk = self.t[i].tk;
-            let prev = if i > from { self.tk(i - 1) } else { None };
             match tk {
                 Tk::Kw(Kw::Union) => self.union_at(i),
                 Tk::Semi => {
@@ -907,6 +930,7 @@ impl<'a> Scan<'a> {
                     }
                 }
                 Tk::Func(class) if self.beats(func_max(class)) && self.call_ok(i) => {
+                    let prev = if i > from { self.tk(i - 1) } else { None };
                     let after_op = matches!(
                         prev,
                         Some(Tk::Logic | Tk::Cmp | Tk::Arith | Tk::Comma | Tk::LParen | Tk::Not)
@@ -1103,10 +1127,12 @@ pub(crate) fn analyze(b: &[u8], ctx: Context, t: &[Token], odd_space: bool) -> O
 
 fn analyze_inner(b: &[u8], ctx: Context, t: &[Token]) -> Option<Verdict> {
     let t = &t[..t.len().min(MAX_TOKENS)];
+    let (close, first_union) = match_parens(t);
     let mut s = Scan {
         b,
         t,
-        close: match_parens(t),
+        close,
+        first_union,
         quoted: ctx != Context::Bare,
         best: None,
         span_start: 0,
@@ -1387,15 +1413,7 @@ fn expression_tail(s: &Scan<'_>, ctx: Context) -> Option<f32> {
         return None;
     }
     let body = &t[1..n - 1];
-    let ops = body
-        .iter()
-        .filter(|t| {
-            matches!(
-                t.tk,
-                Tk::Logic | Tk::Cmp | Tk::Arith | Tk::Not | Tk::Kw(Kw::Is | Kw::In)
-            )
-        })
-        .count();
+    // The token kinds first: most tails fail there, before any counting.
     let all_expr = body.iter().all(|t| {
         matches!(
             t.tk,
@@ -1415,7 +1433,19 @@ fn expression_tail(s: &Scan<'_>, ctx: Context) -> Option<f32> {
                 | Tk::Kw(Kw::Is | Kw::In | Kw::Null | Kw::True | Kw::False | Kw::Between)
         )
     });
-    if !all_expr || ops == 0 {
+    if !all_expr {
+        return None;
+    }
+    let ops = body
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.tk,
+                Tk::Logic | Tk::Cmp | Tk::Arith | Tk::Not | Tk::Kw(Kw::Is | Kw::In)
+            )
+        })
+        .count();
+    if ops == 0 {
         return None;
     }
     // After the first token, the body must not start or end with a dangling
@@ -1439,11 +1469,13 @@ fn expression_tail(s: &Scan<'_>, ctx: Context) -> Option<f32> {
     Some(0.55)
 }
 
-/// Matches parentheses in one pass with a bounded stack.
-fn match_parens(t: &[Token]) -> [u8; MAX_TOKENS] {
+/// Matches parentheses in one pass with a bounded stack; the same pass
+/// finds the first `UNION` (the token count when there is none).
+fn match_parens(t: &[Token]) -> ([u8; MAX_TOKENS], usize) {
     let mut close = [NO_MATCH; MAX_TOKENS];
     let mut stack = [0u8; MAX_TOKENS];
     let mut depth = 0usize;
+    let mut first_union = t.len();
     for (k, tok) in t.iter().enumerate().take(MAX_TOKENS) {
         match tok.tk {
             Tk::LParen => {
@@ -1454,10 +1486,11 @@ fn match_parens(t: &[Token]) -> [u8; MAX_TOKENS] {
                 depth -= 1;
                 close[stack[depth] as usize] = k as u8;
             }
+            Tk::Kw(Kw::Union) if first_union == t.len() => first_union = k,
             _ => {}
         }
     }
-    close
+    (close, first_union)
 }
 
 /// The string the application closes holds at most one word: a probe ends
@@ -1466,4 +1499,77 @@ fn short_tail(text: &[u8]) -> bool {
     let inner = text.get(1..).unwrap_or(&[]);
     let trimmed = inner.trim_ascii();
     !trimmed.iter().any(|c| c.is_ascii_whitespace())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::lexer::{lex, Tokens};
+    use super::*;
+
+    /// [`Scan::first_invalid_uncached`] as it walks every token, groups
+    /// included (the reference for its group skip).
+    fn first_invalid_walk(s: &Scan<'_>, from: usize) -> usize {
+        let mut depth = 0usize;
+        for k in from..s.t.len() {
+            match s.t[k].tk {
+                Tk::LParen => {
+                    if depth == 0 && k > from && !s.pair_ok(k) {
+                        return k;
+                    }
+                    depth += 1;
+                    continue;
+                }
+                Tk::RParen => {
+                    depth = depth.saturating_sub(1);
+                    continue;
+                }
+                _ => {}
+            }
+            if depth == 0 && k > from && s.tk(k - 1) != Some(Tk::RParen) && !s.pair_ok(k) {
+                return k;
+            }
+        }
+        s.t.len()
+    }
+
+    fn sqlish() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let atoms: Vec<&'static [u8]> = vec![
+            b"(", b")", b"1", b"a", b"or", b"=", b",", b"select", b" ", b"'", b"||", b"not", b";",
+            b"from", b"chr(", b"union", b"x y", b"--", b"(1)", b"(x y)", b")(", b"(a,b)",
+        ];
+        proptest::collection::vec(proptest::sample::select(atoms), 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn group_skip_finds_what_the_walk_finds(v in sqlish()) {
+            let mut toks = Tokens::new();
+            for ctx in [Context::Bare, Context::Single, Context::Double] {
+                lex(&v, ctx, &mut toks);
+                let t = toks.as_slice();
+                let (close, first_union) = match_parens(t);
+                let s = Scan {
+                    b: &v,
+                    t,
+                    close,
+                    first_union,
+                    quoted: false,
+                    best: None,
+                    span_start: 0,
+                    cut: usize::MAX,
+                    clause_seen: false,
+                    truncation_ok: false,
+                    first_invalid_memo: std::cell::Cell::new((usize::MAX, 0)),
+                };
+                for from in 0..=t.len() {
+                    proptest::prop_assert_eq!(
+                        s.first_invalid_uncached(from),
+                        first_invalid_walk(&s, from)
+                    );
+                }
+            }
+        }
+    }
 }

@@ -208,16 +208,6 @@ impl Tokens {
     pub(crate) fn as_slice(&self) -> &[Token] {
         &self.toks[..self.len]
     }
-
-    fn push(&mut self, t: Token) -> bool {
-        if self.len == MAX_TOKENS {
-            self.cut = true;
-            return false;
-        }
-        self.toks[self.len] = t;
-        self.len += 1;
-        true
-    }
 }
 
 #[inline]
@@ -296,8 +286,9 @@ fn skip_trivia(b: &[u8], i: usize) -> usize {
 /// spaces; filter evasion separates keywords with `/**/`, `%0b`, `%a0`.
 #[inline(always)]
 fn skip_trivia_odd(b: &[u8], i: usize) -> (usize, bool) {
-    // Most tokens are followed directly by another token.
+    // Most tokens are followed directly by another token, or by one space.
     match b.get(i) {
+        Some(&b' ') if b.get(i + 1).is_none_or(|&n| !TRIVIA_START[n as usize]) => (i + 1, false),
         Some(&c) if TRIVIA_START[c as usize] => skip_trivia_from(b, i),
         _ => (i, false),
     }
@@ -481,12 +472,29 @@ const BUCKETS: usize = 256;
 const BUCKET: usize = 3;
 const EMPTY: u8 = u8::MAX;
 
+/// The bucket of a (lower-case) table name: its length and first, second
+/// and last bytes.
 const fn word_hash(w: &[u8]) -> usize {
+    hash_parts(w.len(), w[0], w[1], w[w.len() - 1])
+}
+
+/// [`word_hash`] of `w` lowered to ASCII lower case, without lowering the
+/// whole word: only the three bytes the hash reads are lowered.
+fn word_hash_lower(w: &[u8]) -> usize {
     let n = w.len();
+    hash_parts(
+        n,
+        w[0].to_ascii_lowercase(),
+        w[1].to_ascii_lowercase(),
+        w[n - 1].to_ascii_lowercase(),
+    )
+}
+
+const fn hash_parts(n: usize, first: u8, second: u8, last: u8) -> usize {
     (n.wrapping_mul(151)
-        ^ (w[0] as usize).wrapping_mul(31)
-        ^ (w[n - 1] as usize).wrapping_mul(7)
-        ^ (w[1] as usize).wrapping_mul(3))
+        ^ (first as usize).wrapping_mul(31)
+        ^ (last as usize).wrapping_mul(7)
+        ^ (second as usize).wrapping_mul(3))
         % BUCKETS
 }
 
@@ -506,19 +514,60 @@ static WORD_INDEX: [[u8; BUCKET]; BUCKETS] = {
     t
 };
 
-/// What a (lowercased) word is when not followed by `(`. `EQV`/`IMP` are
-/// MS Access logic operators, `BINARY x` is unary in MySQL, the
-/// `current_*`/`utc_*` words are niladic functions called without `()`.
+/// The lengths of the [`WORDS`] entries by [`shape_slot`] of their first
+/// byte (bit `n` for length `n`): most identifiers (`chr`, `dual`) have no
+/// keyword of their first letter and length and skip the hash lookup.
+static WORD_SHAPES: [u32; 32] = {
+    let mut t = [0u32; 32];
+    let mut i = 0;
+    while i < WORDS.len() {
+        let w = WORDS[i].0;
+        t[shape_slot(w[0])] |= 1 << w.len();
+        i += 1;
+    }
+    t
+};
+
+/// A slot per letter, in any ASCII case (other bytes share slots, which
+/// only costs a lookup).
+const fn shape_slot(c: u8) -> usize {
+    (c & 31) as usize
+}
+
+/// Whether the word `w`, in any ASCII case, is the lower-case table name
+/// `name`; compared inline (a `memcmp` call costs more than the few bytes
+/// of a keyword) and without a lowered copy of `w`.
+#[inline]
+fn same(name: &[u8], w: &[u8]) -> bool {
+    name.len() == w.len()
+        && name
+            .iter()
+            .zip(w)
+            .all(|(n, c)| *n == c.to_ascii_lowercase())
+}
+
+/// Byte equality of two short names, compared inline (see [`same`]).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// What a word (in any ASCII case) is when not followed by `(`.
+/// `EQV`/`IMP` are MS Access logic operators, `BINARY x` is unary in MySQL,
+/// the `current_*`/`utc_*` words are niladic functions called without `()`.
 fn classify_word(w: &[u8]) -> Tk {
     if w.len() < 2 || w.len() > MAX_WORD {
         return Tk::Word;
     }
-    for &k in &WORD_INDEX[word_hash(w)] {
+    if WORD_SHAPES[shape_slot(w[0])] & (1 << w.len()) == 0 {
+        return Tk::Word;
+    }
+    for &k in &WORD_INDEX[word_hash_lower(w)] {
         if k == EMPTY {
             break;
         }
         let (name, tk) = WORDS[k as usize];
-        if name == w {
+        if same(name, w) {
             return tk;
         }
     }
@@ -721,6 +770,10 @@ static FUNCS: &[(&[u8], FnClass)] = &[
 /// Longest entry of [`FUNCS`].
 const MAX_FUNC: usize = 18;
 
+/// Longest called name (dotted names included) that is classified; a
+/// longer one is a generic call.
+const MAX_CALLEE: usize = 32;
+
 /// Buckets of [`word_hash`] over [`FUNCS`], built like [`WORD_INDEX`]: a
 /// function name is classified with one hash and at most [`BUCKET`]
 /// comparisons.
@@ -741,7 +794,8 @@ static FUNC_INDEX: [[u8; BUCKET]; BUCKETS] = {
     t
 };
 
-/// The class of a called function (lowercased name, possibly dotted).
+/// The class of a called function (name in any ASCII case, possibly
+/// dotted).
 fn classify_function(w: &[u8]) -> FnClass {
     // Names are short: a backward byte loop beats a SIMD search here.
     let last = match w.iter().rposition(|&c| c == b'.') {
@@ -751,12 +805,12 @@ fn classify_function(w: &[u8]) -> FnClass {
     if last.len() < 2 || last.len() > MAX_FUNC {
         return FnClass::Generic;
     }
-    for &k in &FUNC_INDEX[word_hash(last)] {
+    for &k in &FUNC_INDEX[word_hash_lower(last)] {
         if k == EMPTY {
             break;
         }
         let (name, class) = FUNCS[k as usize];
-        if name == last {
+        if same(name, last) {
             return class;
         }
     }
@@ -768,9 +822,46 @@ fn classify_function(w: &[u8]) -> FnClass {
 /// For a quoted context the first token is the remainder of the literal the
 /// value starts in (`Str { closed }`).
 pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
-    out.len = 0;
-    out.cut = false;
-    out.odd_space = false;
+    let mut sink = Sink {
+        toks: &mut out.toks,
+        len: 0,
+        cut: false,
+        odd_space: false,
+    };
+    lex_into(b, ctx, &mut sink);
+    let (len, cut, odd_space) = (sink.len, sink.cut, sink.odd_space);
+    out.len = len;
+    out.cut = cut;
+    out.odd_space = odd_space;
+}
+
+/// Where [`lex`] puts tokens while it runs: the count and flags live
+/// outside [`Tokens`], so they can stay in registers.
+struct Sink<'a> {
+    toks: &'a mut [Token; MAX_TOKENS],
+    len: usize,
+    cut: bool,
+    odd_space: bool,
+}
+
+impl Sink<'_> {
+    /// Appends a token; false (and `cut` set) when the buffer is full.
+    #[inline(always)]
+    fn push(&mut self, t: Token) -> bool {
+        if self.len == MAX_TOKENS {
+            self.cut = true;
+            return false;
+        }
+        self.toks[self.len] = t;
+        self.len += 1;
+        true
+    }
+}
+
+/// The body of [`lex`], inlined into it so that the sink's count and flags
+/// can live in registers.
+#[inline(always)]
+fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
     let mut i = 0;
     if let Some(q) = ctx.quote() {
         let (end, closed) = scan_quoted(b, 0, q);
@@ -781,10 +872,13 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
         });
         i = end;
     }
-    let mut buf = [0u8; 32];
     // The trivia after a word is skipped once to look for `(`; the result
     // is kept for the next iteration, which starts at the same position.
     let mut after_word: Option<(usize, usize, bool)> = None;
+    // The last callee classified and its class: payloads repeat a call
+    // (`chr(113)||chr(113)||…`), and a repeat is classified by comparing
+    // its bytes.
+    let mut last_callee: (&[u8], FnClass) = (&[], FnClass::Generic);
     loop {
         let (next, odd) = match after_word.take() {
             Some((from, next, odd)) if from == i => (next, odd),
@@ -849,7 +943,7 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
                 // split into a number and a keyword.
                 let j = word_end(b, i);
                 if j > i {
-                    let kw = lower_into(&b[i..j], &mut buf).map_or(Tk::Word, classify_word);
+                    let kw = classify_word(&b[i..j]);
                     if matches!(kw, Tk::Word) {
                         i = j;
                         Tk::Word
@@ -960,7 +1054,7 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
                 } else {
                     // Dotted names: a.b, a..b (MSSQL default schema); a
                     // keyword never starts one (`SELECT.2`, `UNION.x`).
-                    let first = lower_into(&b[start..j], &mut buf).map_or(Tk::Word, classify_word);
+                    let first = classify_word(&b[start..j]);
                     let mut dotted = false;
                     while matches!(first, Tk::Word | Tk::Func(_)) && j + 1 < b.len() && b[j] == b'.'
                     {
@@ -988,8 +1082,15 @@ pub(crate) fn lex(b: &[u8], ctx: Context, out: &mut Tokens) {
                     let (next, odd) = skip_trivia_odd(b, i);
                     after_word = Some((i, next, odd));
                     if next < b.len() && b[next] == b'(' && !keyword_before_paren(kind) {
-                        let class =
-                            lower_into(word, &mut buf).map_or(FnClass::Generic, classify_function);
+                        let class = if word.len() > MAX_CALLEE {
+                            FnClass::Generic
+                        } else if same_bytes(word, last_callee.0) {
+                            last_callee.1
+                        } else {
+                            let class = classify_function(word);
+                            last_callee = (word, class);
+                            class
+                        };
                         Tk::Func(class)
                     } else {
                         kind
@@ -1143,6 +1244,13 @@ mod tests {
             .iter()
             .all(|(k, _)| k.len() <= MAX_WORD
                 && k.iter().all(|c| c.is_ascii_lowercase() || *c == b'_')));
+        // Names are matched against words in any case: none has an
+        // upper-case letter.
+        assert!(FUNCS
+            .iter()
+            .all(|(k, _)| !k.iter().any(u8::is_ascii_uppercase)));
+        assert_eq!(classify_word(b"UnIoN"), Tk::Kw(Kw::Union));
+        assert_eq!(classify_function(b"DBMS_LOCK.Sleep"), FnClass::Time);
         assert_eq!(classify_word(b"union"), Tk::Kw(Kw::Union));
         assert_eq!(classify_word(b"xor"), Tk::Logic);
         assert_eq!(classify_word(b"unionx"), Tk::Word);

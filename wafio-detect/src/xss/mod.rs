@@ -92,63 +92,101 @@ impl Detector for XssDetector {
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
-        if b.len() < 4 || !has_trigger(b) {
+        if b.len() < 4 {
             return;
         }
+        // One pass tells which bytes the value holds; each check runs only
+        // when the bytes it needs are there.
+        let m = byte_classes(b);
+        if m & TRIGGER == 0 {
+            return;
+        }
+        let has = |bits: u16| m & bits != 0;
         let mut sink = Sink { out, first: 0 };
         sink.first = sink.out.len();
-        if memchr::memchr2(0xbc, 0xef, b).is_some() {
+        if has(XBC | XEF) {
             check_lookalike(b, &mut sink);
         }
-        if memchr::memchr(b'<', b).is_some() {
+        if has(LT) {
             check_markup(b, &mut sink);
         }
-        if memchr::memchr(b':', b).is_some() {
+        if has(COLON) {
             check_schemes(b, &mut sink);
         }
-        if memchr::memchr(b'=', b).is_some() {
+        if has(EQ) {
             check_loose_handlers(b, &mut sink);
         }
-        let acts = memchr::memchr3(b'(', b'`', b'=', b).is_some();
-        if acts && memchr::memchr3(b'"', b'\'', b'`', b).is_some() {
+        let acts = has(LPAREN | BACKTICK | EQ);
+        if acts && has(DQUOTE | SQUOTE | BACKTICK) {
             check_breakouts(b, &mut sink);
         }
-        if acts && memchr::memchr(b'>', b).is_some() {
+        if acts && has(GT) {
             check_fragment(b, &mut sink);
         }
         if acts {
             check_js_value(b, &mut sink);
         }
-        if acts && memchr::memchr(b'/', b).is_some() {
+        if acts && has(SLASH) {
             check_stripped_script(b, &mut sink);
         }
-        if memchr::memchr(b'{', b).is_some() {
+        if has(LBRACE) {
             check_templates(b, &mut sink);
             check_js_entity(b, &mut sink);
         }
-        if memchr::memchr2(b':', b'(', b).is_some() {
+        if has(COLON | LPAREN) {
             check_loose_css(b, &mut sink);
         }
-        if memchr::memchr(b'-', b).is_some() {
+        if has(DASH) {
             check_utf7(b, &mut sink);
         }
     }
 }
 
-/// Bytes without which no check can fire.
-static TRIGGER: [bool; 256] = {
-    let mut t = [false; 256];
-    let bytes = b"<:{(`=\"'+&\xbc\xef";
-    let mut i = 0;
-    while i < bytes.len() {
-        t[bytes[i] as usize] = true;
-        i += 1;
-    }
+// Bits of [`BYTE_CLASS`]: one per byte some check needs.
+const LT: u16 = 1;
+const COLON: u16 = 1 << 1;
+const LBRACE: u16 = 1 << 2;
+const LPAREN: u16 = 1 << 3;
+const BACKTICK: u16 = 1 << 4;
+const EQ: u16 = 1 << 5;
+const DQUOTE: u16 = 1 << 6;
+const SQUOTE: u16 = 1 << 7;
+const PLUS: u16 = 1 << 8;
+const AMP: u16 = 1 << 9;
+const XBC: u16 = 1 << 10;
+const XEF: u16 = 1 << 11;
+const GT: u16 = 1 << 12;
+const SLASH: u16 = 1 << 13;
+const DASH: u16 = 1 << 14;
+
+/// Bytes without which no check can fire: `<:{(`="'+&`, 0xbc and 0xef.
+const TRIGGER: u16 =
+    LT | COLON | LBRACE | LPAREN | BACKTICK | EQ | DQUOTE | SQUOTE | PLUS | AMP | XBC | XEF;
+
+/// The class bit of each byte (0 for the bytes no check looks for).
+static BYTE_CLASS: [u16; 256] = {
+    let mut t = [0u16; 256];
+    t[b'<' as usize] = LT;
+    t[b':' as usize] = COLON;
+    t[b'{' as usize] = LBRACE;
+    t[b'(' as usize] = LPAREN;
+    t[b'`' as usize] = BACKTICK;
+    t[b'=' as usize] = EQ;
+    t[b'"' as usize] = DQUOTE;
+    t[b'\'' as usize] = SQUOTE;
+    t[b'+' as usize] = PLUS;
+    t[b'&' as usize] = AMP;
+    t[0xbc] = XBC;
+    t[0xef] = XEF;
+    t[b'>' as usize] = GT;
+    t[b'/' as usize] = SLASH;
+    t[b'-' as usize] = DASH;
     t
 };
 
-fn has_trigger(b: &[u8]) -> bool {
-    b.iter().any(|&c| TRIGGER[c as usize])
+/// The union of the class bits of the bytes of `b`.
+fn byte_classes(b: &[u8]) -> u16 {
+    b.iter().fold(0, |m, &c| m | BYTE_CLASS[c as usize])
 }
 
 /// Collects hits: one per class, strongest wins.
