@@ -104,12 +104,14 @@
 //! the machine:
 //!
 //! * BPF_PROG_TEST_RUN (kernel-measured mean of 200 000 repeats, median of
-//!   5), ns per packet, block-list hit / miss: 1 exact 69–100 / 62–96, 10k
-//!   exact 69–98 / 63–93, 1M exact 69–98 / 64–98, 100k /24 prefixes
-//!   154–227 / 61–94. Replacing a 100k-host rule set by another: 670–1300
-//!   ms; 100k prefixes: 1200–1530 ms (one `bpf()` call per entry; batch map
-//!   operations would cut this further). Filling 1M exact entries from
-//!   empty: 3.6–6 s.
+//!   5), ns per packet, block-list hit / miss: 1 exact 69–100 / 61–96, 10k
+//!   exact 68–98 / 63–93, 1M exact 69–98 / 64–98, 100k /24 prefixes
+//!   106–227 / 56–94.
+//! * Rule sets are written, read back and wiped with batch map calls
+//!   (8,192 entries per `bpf()` call; one call per entry on kernels
+//!   without them). Replacing a 100k-host rule set by another: 282–306 ms;
+//!   100k prefixes: 374–395 ms (one call per entry: 618–1300 and 981–1530
+//!   ms). Filling 1M exact entries from empty: 1.6 s (3.3–6 s before).
 //! * XDP versus an nftables `netdev` ingress drop rule, same veth, same
 //!   10k-address block set, softirq CPU ns per dropped packet. Live frames
 //!   (BPF_PROG_TEST_RUN with `BPF_F_TEST_XDP_LIVE_FRAMES` redirected into
