@@ -549,15 +549,15 @@ impl Waf {
         if self.mode == Mode::Off {
             return Verdict::pass();
         }
-        let mut escaped = Vec::with_capacity(value.len());
-        for b in value.bytes() {
-            match b {
-                b'&' => escaped.extend_from_slice(b"%26"),
-                b'#' => escaped.extend_from_slice(b"%23"),
-                b => escaped.push(b),
-            }
-        }
-        let decoded = wafio_crs::request::url_decode(&escaped);
+        // The synthetic request escapes `&` and `#` so they stay in the
+        // value; decoding gives them back, so the value is decoded as it
+        // is (and not copied when it holds nothing to decode).
+        let raw = value.as_bytes();
+        let decoded: std::borrow::Cow<'_, [u8]> = if raw.iter().any(|&b| b == b'%' || b == b'+') {
+            std::borrow::Cow::Owned(wafio_crs::request::url_decode(raw))
+        } else {
+            std::borrow::Cow::Borrowed(raw)
+        };
         let mut findings = Vec::new();
         self.detectors.scan_into(&decoded, &mut findings);
         let findings: Vec<LocatedFinding> = findings
