@@ -442,14 +442,16 @@ pub(crate) fn capacity<K: aya::Pod, V, M: IterableMap<K, V>>(m: &M) -> u32 {
 
 /// True for the errors a full hash (E2BIG) or LPM trie (ENOSPC) returns.
 pub(crate) fn is_full(e: &MapError) -> bool {
-    if let MapError::SyscallError(s) = e {
-        matches!(
-            s.io_error.raw_os_error(),
-            Some(libc::E2BIG) | Some(libc::ENOSPC) | Some(libc::ENOMEM)
-        )
-    } else {
-        false
-    }
+    matches!(e, MapError::SyscallError(s) if is_full_errno(&s.io_error))
+}
+
+/// The errors a full hash (E2BIG) or LPM trie (ENOSPC, ENOMEM) returns on
+/// insert.
+fn is_full_errno(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::E2BIG | libc::ENOSPC | libc::ENOMEM)
+    )
 }
 
 /// True for "no such key" (ENOENT) errors.
@@ -509,16 +511,17 @@ fn pod_bytes<T: aya::Pod>(items: &[T]) -> &[u8] {
 /// A failed batch call on map `name` as an [`Error`]: a full map (on
 /// insert) is [`Error::MapFull`].
 fn batch_err(e: std::io::Error, name: &str, what: &str, cap: u32) -> Error {
-    match e.raw_os_error() {
-        Some(libc::E2BIG | libc::ENOSPC | libc::ENOMEM) if what == "inserting" => Error::MapFull {
+    if what == "inserting" && is_full_errno(&e) {
+        Error::MapFull {
             map: name.to_string(),
             capacity: cap,
-        },
-        _ => Error::Map {
+        }
+    } else {
+        Error::Map {
             map: name.to_string(),
             what: what.to_string(),
             message: e.to_string(),
-        },
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use crate::error::Error;
@@ -89,7 +90,6 @@ pub fn ensure_bpffs(path: &Path) -> Result<(), Error> {
 /// Takes an exclusive `flock` on directory `dir` (released when the file is
 /// dropped): serialises rule-set changes between processes.
 pub fn lock_dir(dir: &Path) -> Result<std::fs::File, Error> {
-    use std::os::fd::AsRawFd;
     let f = std::fs::File::open(dir).map_err(|source| Error::Io {
         what: format!("opening {} to lock it", dir.display()),
         source,
@@ -123,7 +123,6 @@ mod tests {
 
     #[test]
     fn directory_lock_is_exclusive() {
-        use std::os::fd::AsRawFd;
         let dir = std::env::temp_dir().join(format!("wafio-xdp-lock-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let held = lock_dir(&dir).unwrap();
@@ -172,6 +171,28 @@ pub fn use_batch_calls(enabled: bool) {
     BATCH_CALLS.store(enabled, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Runs one `bpf(2)` command on an attribute block of type `A` (a
+/// `repr(C)` member of `union bpf_attr`).
+fn bpf_cmd<A>(cmd: libc::c_long, attr: &mut A) -> std::io::Result<()> {
+    // SAFETY: `attr` is a valid, writable `bpf_attr` member for `cmd`; the
+    // pointers in it are null or reference buffers the caller keeps alive,
+    // sized for the map's keys and values (batches: for `count` of them,
+    // and tokens of at least the key size).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut A as *mut libc::c_void,
+            std::mem::size_of::<A>() as libc::c_uint,
+        )
+    };
+    if rc < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// Runs one batch command; returns how many elements it processed, with
 /// the error that stopped it, if any.
 fn map_batch(cmd: libc::c_long, attr: &mut BatchAttr) -> (u32, Option<std::io::Error>) {
@@ -179,19 +200,7 @@ fn map_batch(cmd: libc::c_long, attr: &mut BatchAttr) -> (u32, Option<std::io::E
         // What a kernel without the command answers.
         return (0, Some(std::io::Error::from_raw_os_error(libc::EINVAL)));
     }
-    // SAFETY: `attr` is a valid `bpf_attr.batch`; its pointers are null or
-    // reference buffers the caller keeps alive, sized for `attr.count`
-    // elements of the map's key and value sizes (and batch tokens of at
-    // least the key size).
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd,
-            attr as *mut BatchAttr as *mut libc::c_void,
-            std::mem::size_of::<BatchAttr>() as libc::c_uint,
-        )
-    };
-    let err = (rc < 0).then(std::io::Error::last_os_error);
+    let err = bpf_cmd(cmd, attr).err();
     (attr.count, err)
 }
 
@@ -204,7 +213,6 @@ pub(crate) fn map_update_batch(
     values: &[u8],
     count: u32,
 ) -> (u32, Option<std::io::Error>) {
-    use std::os::fd::AsRawFd;
     let mut attr = BatchAttr {
         keys: keys.as_ptr() as u64,
         values: values.as_ptr() as u64,
@@ -222,7 +230,6 @@ pub(crate) fn map_delete_batch(
     keys: &[u8],
     count: u32,
 ) -> (u32, Option<std::io::Error>) {
-    use std::os::fd::AsRawFd;
     let mut attr = BatchAttr {
         keys: keys.as_ptr() as u64,
         count,
@@ -244,7 +251,6 @@ pub(crate) fn map_lookup_batch(
     values: &mut [u8],
     count: u32,
 ) -> (u32, Option<std::io::Error>) {
-    use std::os::fd::AsRawFd;
     let mut attr = BatchAttr {
         in_batch: in_batch.map_or(0, |b| b.as_ptr() as u64),
         out_batch: out_batch.as_mut_ptr() as u64,
@@ -274,25 +280,6 @@ struct ElemAttr {
     flags: u64,
 }
 
-fn map_elem(cmd: libc::c_long, attr: &mut ElemAttr) -> std::io::Result<()> {
-    // SAFETY: `attr` is a valid `bpf_attr` element command; its pointers
-    // reference key and value buffers of the map's sizes that the caller
-    // keeps alive (`key` may be null for the first GET_NEXT_KEY).
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd,
-            attr as *mut ElemAttr as *mut libc::c_void,
-            std::mem::size_of::<ElemAttr>() as libc::c_uint,
-        )
-    };
-    if rc < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 /// Whether a batch command failed because the kernel does not have it
 /// (before Linux 5.6, or for a map type without batch operations).
 pub(crate) fn batch_unsupported(e: &std::io::Error) -> bool {
@@ -309,25 +296,23 @@ pub(crate) fn map_update_elem(
     key: &[u8],
     value: &[u8],
 ) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     let mut attr = ElemAttr {
         map_fd: fd.as_raw_fd() as u32,
         key: key.as_ptr() as u64,
         value: value.as_ptr() as u64,
         ..ElemAttr::default()
     };
-    map_elem(BPF_MAP_UPDATE_ELEM, &mut attr)
+    bpf_cmd(BPF_MAP_UPDATE_ELEM, &mut attr)
 }
 
 /// `BPF_MAP_DELETE_ELEM` of one key.
 pub(crate) fn map_delete_elem(fd: std::os::fd::BorrowedFd<'_>, key: &[u8]) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     let mut attr = ElemAttr {
         map_fd: fd.as_raw_fd() as u32,
         key: key.as_ptr() as u64,
         ..ElemAttr::default()
     };
-    map_elem(BPF_MAP_DELETE_ELEM, &mut attr)
+    bpf_cmd(BPF_MAP_DELETE_ELEM, &mut attr)
 }
 
 /// `BPF_MAP_LOOKUP_ELEM`: the value of `key` into `value`.
@@ -336,14 +321,13 @@ pub(crate) fn map_lookup_elem(
     key: &[u8],
     value: &mut [u8],
 ) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     let mut attr = ElemAttr {
         map_fd: fd.as_raw_fd() as u32,
         key: key.as_ptr() as u64,
         value: value.as_mut_ptr() as u64,
         ..ElemAttr::default()
     };
-    map_elem(BPF_MAP_LOOKUP_ELEM, &mut attr)
+    bpf_cmd(BPF_MAP_LOOKUP_ELEM, &mut attr)
 }
 
 /// `BPF_MAP_GET_NEXT_KEY`: the key after `key` (`None`: the first) into
@@ -353,12 +337,11 @@ pub(crate) fn map_next_key(
     key: Option<&[u8]>,
     next: &mut [u8],
 ) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     let mut attr = ElemAttr {
         map_fd: fd.as_raw_fd() as u32,
         key: key.map_or(0, |k| k.as_ptr() as u64),
         value: next.as_mut_ptr() as u64,
         ..ElemAttr::default()
     };
-    map_elem(BPF_MAP_GET_NEXT_KEY, &mut attr)
+    bpf_cmd(BPF_MAP_GET_NEXT_KEY, &mut attr)
 }
