@@ -39,6 +39,24 @@ mod sqli;
 mod ssrf;
 mod xss;
 
+/// A byte lookup table, built at compile time: `true` for each byte of
+/// `bytes` and for every byte from `high_from` up (256: none), as the
+/// detectors' "can this byte matter" filters need.
+pub(crate) const fn byte_table(bytes: &[u8], high_from: usize) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    let mut c = high_from;
+    while c < 256 {
+        t[c] = true;
+        c += 1;
+    }
+    t
+}
+
 pub use crate::decode::{Input, Limits, View, ViewKind};
 pub use crate::finding::{DetectorKind, Finding, Hit, MAX_EVIDENCE_LEN};
 pub use crate::set::{Detector, DetectorSet, DetectorSetBuilder, BLOCKING};

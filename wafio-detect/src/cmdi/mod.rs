@@ -54,13 +54,7 @@ pub const MAX_ARGS: usize = 4;
 pub struct CmdiDetector {}
 
 const fn table(s: &[u8]) -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < s.len() {
-        t[s[i] as usize] = true;
-        i += 1;
-    }
-    t
+    crate::byte_table(s, 256)
 }
 
 /// Bytes without which no check but [`whole_value`] can fire: the

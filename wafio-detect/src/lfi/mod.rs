@@ -48,22 +48,9 @@ use crate::{Detector, DetectorKind, Hit, View};
 #[derive(Clone, Debug, Default)]
 pub struct LfiDetector {}
 
-/// Bytes that can start or take part in anything this detector reports.
-const fn interesting() -> [bool; 256] {
-    let mut t = [false; 256];
-    t[b'/' as usize] = true;
-    t[b'\\' as usize] = true;
-    t[b':' as usize] = true;
-    t[b'.' as usize] = true;
-    t[b'%' as usize] = true;
-    let mut c = 0x80;
-    while c < 256 {
-        t[c] = true;
-        c += 1;
-    }
-    t
-}
-static INTERESTING: [bool; 256] = interesting();
+/// Bytes that can start or take part in anything this detector reports:
+/// `/ \ : . %` and multi-byte sequences.
+static INTERESTING: [bool; 256] = crate::byte_table(b"/\\:.%", 0x80);
 
 /// `0x2e`-style spellings of dots and separators.
 fn has_hex_spelling(b: &[u8]) -> bool {

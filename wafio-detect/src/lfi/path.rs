@@ -87,21 +87,7 @@ fn unit(b: &[u8], i: usize, prev_dot: bool) -> (Unit, usize) {
 /// The first bytes of the units [`unit`] can read as [`Unit::Sep`]: the
 /// separators, `0x2f`/`0x5c`, `2f`/`5c` after a dot, percent escapes and
 /// multi-byte sequences.
-static SEP_START: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'/' as usize] = true;
-    t[b'\\' as usize] = true;
-    t[b'0' as usize] = true;
-    t[b'2' as usize] = true;
-    t[b'5' as usize] = true;
-    t[b'%' as usize] = true;
-    let mut c = 0xC0;
-    while c < 256 {
-        t[c] = true;
-        c += 1;
-    }
-    t
-};
+static SEP_START: [bool; 256] = crate::byte_table(b"/\\025%", 0xC0);
 
 fn hex_byte(b: &[u8], i: usize) -> Option<u8> {
     if b.get(i) != Some(&b'%') {
