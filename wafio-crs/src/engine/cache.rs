@@ -13,13 +13,11 @@ use crate::engine::vars::NO_SLOT;
 /// What is known of one transformed value.
 #[derive(Debug, Default)]
 struct Transformed {
-    /// `None` when the chain left the value as it was (its raw scan
-    /// stands for it).
-    value: Option<Vec<u8>>,
+    /// The changed value and its bytes; `None` when the chain left the
+    /// value as it was (its raw scan stands for it).
+    value: Option<(Vec<u8>, ByteSet)>,
     /// Prefilter bits of `value`, once scanned.
     bits: Option<Vec<u64>>,
-    /// The bytes present in `value`, once seen.
-    present: Option<ByteSet>,
 }
 
 /// What a link can be ruled out by, without running its operator: its bit
@@ -223,9 +221,9 @@ impl ValueCache {
             chain_id,
             chain,
         );
-        match t.value.as_deref() {
+        match &t.value {
             None => raw,
-            Some(out) => t.bits.get_or_insert_with(|| {
+            Some((out, _)) => t.bits.get_or_insert_with(|| {
                 let mut b = vec![0u64; w];
                 pf.scan(out, &mut b);
                 b
@@ -249,10 +247,7 @@ impl ValueCache {
         }
         let raw = self.present[s];
         let t = self.transformed(slot, value, raw, chain_id, chain);
-        match &t.value {
-            None => raw,
-            Some(v) => *t.present.get_or_insert_with(|| byte_set(v)),
-        }
+        t.value.as_ref().map_or(raw, |(_, p)| *p)
     }
 
     /// Whether a link with this filter may match the value of `slot` after
@@ -482,7 +477,7 @@ impl ValueCache {
         }
         let raw = self.present[s];
         match &self.transformed(slot, value, raw, chain_id, chain).value {
-            Some(v) => View::Cached(v),
+            Some((v, _)) => View::Cached(v),
             None => View::Raw(value),
         }
     }
@@ -523,12 +518,8 @@ fn transformed_entry<'m>(
     chain_id: u32,
     chain: &Chain,
 ) -> &'m mut Transformed {
-    map.entry((slot, chain_id)).or_insert_with(|| {
-        let (value, present) = run_chain(&chain.transforms, value, present).unzip();
-        Transformed {
-            value,
-            bits: None,
-            present,
-        }
+    map.entry((slot, chain_id)).or_insert_with(|| Transformed {
+        value: run_chain(&chain.transforms, value, present),
+        bits: None,
     })
 }
