@@ -73,6 +73,25 @@ struct Scan<'a> {
 }
 
 impl<'a> Scan<'a> {
+    /// A scan of the tokens `t` of `b` (`quoted`: the value starts inside
+    /// a string literal), with its parentheses matched.
+    fn new(b: &'a [u8], t: &'a [Token], quoted: bool) -> Scan<'a> {
+        let (close, first_union) = match_parens(t);
+        Scan {
+            b,
+            t,
+            close,
+            first_union,
+            quoted,
+            best: None,
+            span_start: 0,
+            cut: usize::MAX,
+            clause_seen: false,
+            truncation_ok: false,
+            first_invalid_memo: std::cell::Cell::new((usize::MAX, 0)),
+        }
+    }
+
     fn tk(&self, i: usize) -> Option<Tk> {
         self.t.get(i).map(|t| t.tk)
     }
@@ -1127,20 +1146,7 @@ pub(crate) fn analyze(b: &[u8], ctx: Context, t: &[Token], odd_space: bool) -> O
 
 fn analyze_inner(b: &[u8], ctx: Context, t: &[Token]) -> Option<Verdict> {
     let t = &t[..t.len().min(MAX_TOKENS)];
-    let (close, first_union) = match_parens(t);
-    let mut s = Scan {
-        b,
-        t,
-        close,
-        first_union,
-        quoted: ctx != Context::Bare,
-        best: None,
-        span_start: 0,
-        cut: usize::MAX,
-        clause_seen: false,
-        truncation_ok: false,
-        first_invalid_memo: std::cell::Cell::new((usize::MAX, 0)),
-    };
+    let mut s = Scan::new(b, t, ctx != Context::Bare);
     let (break_at, scan_from) = match ctx {
         Context::Bare => {
             // A full statement as the value.
@@ -1549,20 +1555,7 @@ mod tests {
             for ctx in [Context::Bare, Context::Single, Context::Double] {
                 lex(&v, ctx, &mut toks);
                 let t = toks.as_slice();
-                let (close, first_union) = match_parens(t);
-                let s = Scan {
-                    b: &v,
-                    t,
-                    close,
-                    first_union,
-                    quoted: false,
-                    best: None,
-                    span_start: 0,
-                    cut: usize::MAX,
-                    clause_seen: false,
-                    truncation_ok: false,
-                    first_invalid_memo: std::cell::Cell::new((usize::MAX, 0)),
-                };
+                let s = Scan::new(&v, t, false);
                 for from in 0..=t.len() {
                     proptest::prop_assert_eq!(
                         s.first_invalid_uncached(from),
