@@ -85,6 +85,9 @@ pub struct Transaction<'e> {
     matched_vars: Vec<(String, Vec<u8>)>,
     /// Scratch list of a link's matched values, kept between rules.
     hits: Vec<Hit>,
+    /// Emptied name and value buffers, reused for TX variables and matched
+    /// values instead of allocating new ones.
+    spare: RefCell<Spare>,
     intervention: Option<Intervention>,
     allow: Allow,
     log: String,
@@ -113,6 +116,7 @@ impl<'e> Transaction<'e> {
             matched: scratch.matched,
             matched_vars: scratch.matched_vars,
             hits: scratch.hits,
+            spare: RefCell::new(scratch.spare),
             intervention: None,
             allow: Allow::None,
             log: String::new(),
@@ -295,7 +299,10 @@ impl<'e> Transaction<'e> {
 
     /// Evaluates a rule and its chain; on a full match runs the actions.
     fn eval_rule(&mut self, head: &'e CRule, phase: u8) -> bool {
-        self.matched_vars.clear();
+        let spare = self.spare.get_mut();
+        for (name, value) in self.matched_vars.drain(..) {
+            spare.put(name, value);
+        }
         let mut info: Option<RuleInfo<'e>> = None;
         let mut hits = std::mem::take(&mut self.hits);
         let matched = self.eval_chain(head, &mut info, &mut hits);
@@ -362,8 +369,7 @@ impl<'e> Transaction<'e> {
                     hits.push((String::new(), Vec::new(), m.captures));
                 }
             }
-            let mut buf_a = Vec::new();
-            let mut buf_b = Vec::new();
+            let mut bufs = [Vec::new(), Vec::new()];
             let pf = engine.prefilter();
             let chain = engine.chain(link.tchain);
             // What rules a value out before the operator runs; a negated
@@ -413,7 +419,7 @@ impl<'e> Transaction<'e> {
                 });
                 src.for_each(t, &extra, &mut |v| {
                     let hit = if v.slot == NO_SLOT {
-                        eval_value(link, &v.value, None, &arg, bytes, &mut buf_a, &mut buf_b)
+                        eval_value(link, &v.value, None, &arg, bytes, &self.spare, &mut bufs)
                     } else if let Some(f) = raw_filter {
                         if self.cache.borrow().raw_admits(v.slot, f) {
                             self.eval_slot(link, &v, &arg, None)
@@ -435,13 +441,15 @@ impl<'e> Transaction<'e> {
                             None
                         } else {
                             let present = Some(present);
-                            eval_value(link, &v.value, present, &arg, bytes, &mut buf_a, &mut buf_b)
+                            eval_value(link, &v.value, present, &arg, bytes, &self.spare, &mut bufs)
                         }
                     } else {
                         self.eval_slot(link, &v, &arg, filter)
                     };
                     if let Some(hit) = hit {
-                        hits.push((v.display_name(), hit.0, hit.1));
+                        let mut name = self.spare.borrow_mut().string();
+                        v.write_name(&mut name);
+                        hits.push((name, hit.0, hit.1));
                     }
                 });
             }
@@ -507,7 +515,7 @@ impl<'e> Transaction<'e> {
             }
         }
         let view = cache.view(v.slot, &v.value, link.tchain, chain, pf);
-        try_op(link, view.bytes(), arg)
+        try_op(link, view.bytes(), arg, &self.spare)
     }
 
     fn run_actions(&mut self, link: &'e CRule, info: &RuleInfo<'_>) {
@@ -524,24 +532,27 @@ impl<'e> Transaction<'e> {
                             .to_ascii_lowercase(),
                     ),
                 };
-                let value = match &sv.op {
+                let mut value = self.spare.borrow_mut().bytes();
+                match &sv.op {
                     SetVarOp::Set(t) | SetVarOp::Add(t) | SetVarOp::Sub(t) => {
-                        src.expand(t, Some(info))
+                        src.expand_into(t, Some(info), &mut value)
                     }
-                    SetVarOp::Delete => Vec::new(),
-                };
+                    SetVarOp::Delete => {}
+                }
                 (key, value)
             };
+            let spare = self.spare.get_mut();
             // Collection names are lower-case from the IR.
             if sv.collection.eq_ignore_ascii_case("tx") {
-                set_var(&mut self.tx, &sv.op, key, value);
+                set_var(&mut self.tx, &sv.op, key, &value, spare);
             } else {
                 let map = self
                     .other
                     .entry(sv.collection.to_ascii_uppercase())
                     .or_default();
-                set_var(map, &sv.op, key, value);
+                set_var(map, &sv.op, key, &value, spare);
             }
+            spare.put_bytes(value);
         }
         for ctl in &link.ctls {
             self.apply_ctl(ctl);
@@ -691,6 +702,7 @@ impl Drop for Transaction<'_> {
             matched: std::mem::take(&mut self.matched),
             matched_vars: std::mem::take(&mut self.matched_vars),
             hits: std::mem::take(&mut self.hits),
+            spare: std::mem::take(self.spare.get_mut()),
             cache: std::mem::take(self.cache.get_mut()),
         });
     }
@@ -705,6 +717,7 @@ struct Scratch {
     matched: Vec<MatchedRule>,
     matched_vars: Vec<(String, Vec<u8>)>,
     hits: Vec<Hit>,
+    spare: Spare,
     cache: ValueCache,
 }
 
@@ -742,9 +755,15 @@ impl Scratch {
         {
             return;
         }
-        self.tx.clear();
-        self.matched.clear();
-        self.matched_vars.clear();
+        for (key, value) in self.tx.drain() {
+            self.spare.put(key, value);
+        }
+        for m in self.matched.drain(..) {
+            self.spare.put(m.matched_var_name, m.matched_var);
+        }
+        for (name, value) in self.matched_vars.drain(..) {
+            self.spare.put(name, value);
+        }
         self.hits.clear();
         self.cache.clear();
         // Ignored during thread teardown (the buffers are then dropped).
@@ -773,16 +792,79 @@ type Hit = (String, Vec<u8>, Vec<Vec<u8>>);
 
 /// Runs a link's operator on one (transformed) value: the matched value and
 /// its captures. Without `capture`, a plain match test.
-fn try_op(link: &CRule, v: &[u8], arg: &OpArg<'_>) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
-    if link.capture {
-        link.operator
-            .eval(v, arg, true)
-            .map(|m| (v.to_vec(), m.captures))
+fn try_op(
+    link: &CRule,
+    v: &[u8],
+    arg: &OpArg<'_>,
+    spare: &RefCell<Spare>,
+) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let captures = if link.capture {
+        link.operator.eval(v, arg, true)?.captures
     } else {
-        link.operator
-            .is_match(v, arg)
-            .then(|| (v.to_vec(), Vec::new()))
+        link.operator.is_match(v, arg).then(Vec::new)?
+    };
+    let mut value = spare.borrow_mut().bytes();
+    value.extend_from_slice(v);
+    Some((value, captures))
+}
+
+/// Emptied strings and byte buffers of earlier TX variables and matched
+/// values, reused by later ones: CRS sets about a hundred TX variables and
+/// records some 60 matches on a benign request, each a name and a value.
+/// Holds at most [`Spare::MAX`] of each, none larger than
+/// [`Spare::MAX_CAPACITY`] bytes.
+#[derive(Debug, Default)]
+struct Spare {
+    strings: Vec<String>,
+    bytes: Vec<Vec<u8>>,
+}
+
+impl Spare {
+    const MAX: usize = 512;
+    const MAX_CAPACITY: usize = 1024;
+
+    /// An empty string, reused when one is kept.
+    fn string(&mut self) -> String {
+        self.strings.pop().unwrap_or_default()
     }
+
+    /// An empty byte buffer, reused when one is kept.
+    fn bytes(&mut self) -> Vec<u8> {
+        self.bytes.pop().unwrap_or_default()
+    }
+
+    fn put_string(&mut self, mut s: String) {
+        if self.strings.len() < Self::MAX && s.capacity() <= Self::MAX_CAPACITY {
+            s.clear();
+            self.strings.push(s);
+        }
+    }
+
+    fn put_bytes(&mut self, mut b: Vec<u8>) {
+        if self.bytes.len() < Self::MAX && b.capacity() <= Self::MAX_CAPACITY {
+            b.clear();
+            self.bytes.push(b);
+        }
+    }
+
+    fn put(&mut self, name: String, value: Vec<u8>) {
+        self.put_string(name);
+        self.put_bytes(value);
+    }
+}
+
+/// The buffer of variable `key`, inserted with kept buffers when missing.
+fn var_buffer<'m>(
+    map: &'m mut HashMap<String, Vec<u8>, impl std::hash::BuildHasher>,
+    key: &str,
+    spare: &mut Spare,
+) -> &'m mut Vec<u8> {
+    if !map.contains_key(key) {
+        let mut k = spare.string();
+        k.push_str(key);
+        map.insert(k, spare.bytes());
+    }
+    map.get_mut(key).expect("inserted above when missing")
 }
 
 /// Applies a `setvar` to a collection.
@@ -790,33 +872,32 @@ fn set_var(
     map: &mut HashMap<String, Vec<u8>, impl std::hash::BuildHasher>,
     op: &SetVarOp,
     key: std::borrow::Cow<'_, str>,
-    value: Vec<u8>,
+    value: &[u8],
+    spare: &mut Spare,
 ) {
     match op {
-        SetVarOp::Set(_) => match map.get_mut(key.as_ref()) {
-            Some(v) => *v = value,
-            None => {
-                map.insert(key.into_owned(), value);
-            }
-        },
+        SetVarOp::Set(_) => {
+            let v = var_buffer(map, &key, spare);
+            v.clear();
+            v.extend_from_slice(value);
+        }
         SetVarOp::Add(_) | SetVarOp::Sub(_) => {
             let cur = map.get(key.as_ref()).map(|v| atoi(v)).unwrap_or(0);
-            let delta = atoi(&value);
+            let delta = atoi(value);
             let n = if matches!(op, SetVarOp::Add(_)) {
                 cur.saturating_add(delta)
             } else {
                 cur.saturating_sub(delta)
             };
-            let slot = match map.get_mut(key.as_ref()) {
-                Some(v) => v,
-                None => map.entry(key.into_owned()).or_default(),
-            };
-            slot.clear();
+            let v = var_buffer(map, &key, spare);
+            v.clear();
             // Writing into a Vec cannot fail.
-            let _ = write!(slot, "{n}");
+            let _ = write!(v, "{n}");
         }
         SetVarOp::Delete => {
-            map.remove(key.as_ref());
+            if let Some((k, v)) = map.remove_entry(key.as_ref()) {
+                spare.put(k, v);
+            }
         }
     }
 }
@@ -832,14 +913,15 @@ fn eval_value(
     present: Option<ByteSet>,
     arg: &OpArg<'_>,
     bytes: Option<&ByteSet>,
-    a: &mut Vec<u8>,
-    b: &mut Vec<u8>,
+    spare: &RefCell<Spare>,
+    bufs: &mut [Vec<u8>; 2],
 ) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let [a, b] = bufs;
     // `present`: the bytes of the value the operator is about to see.
     let try_op = |v: &[u8], present: &ByteSet| match bytes {
         Some(req) if !intersects(req, present) => None,
         _ if link.step_needles.as_ref().is_some_and(|ac| !ac.is_match(v)) => None,
-        _ => try_op(link, v, arg),
+        _ => try_op(link, v, arg, spare),
     };
     if link.transforms.is_empty() && bytes.is_none() {
         return try_op(value, &[0; 4]);
@@ -876,4 +958,30 @@ fn eval_value(
         return None;
     }
     try_op(a, &present)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Spare;
+
+    #[test]
+    fn spare_buffers_come_back_empty_and_within_the_caps() {
+        let mut spare = Spare::default();
+        spare.put("TX:name".to_string(), b"value".to_vec());
+        let (s, b) = (spare.string(), spare.bytes());
+        assert!(s.is_empty() && s.capacity() >= 7);
+        assert!(b.is_empty() && b.capacity() >= 5);
+        // Nothing kept is handed out again: new buffers.
+        assert_eq!(spare.string().capacity(), 0);
+        assert_eq!(spare.bytes().capacity(), 0);
+        // A buffer above the size cap is freed, not kept.
+        spare.put_bytes(Vec::with_capacity(Spare::MAX_CAPACITY + 1));
+        assert_eq!(spare.bytes().capacity(), 0);
+        // At most MAX of each are kept.
+        for _ in 0..Spare::MAX + 10 {
+            spare.put(String::with_capacity(1), Vec::with_capacity(1));
+        }
+        assert_eq!(spare.strings.len(), Spare::MAX);
+        assert_eq!(spare.bytes.len(), Spare::MAX);
+    }
 }

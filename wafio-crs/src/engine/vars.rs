@@ -97,15 +97,17 @@ impl VarValue<'_> {
     /// The name as logged and as `MATCHED_VAR_NAME`: `COLLECTION:key` or
     /// `VARIABLE`.
     pub fn display_name(&self) -> String {
+        let mut s = String::new();
+        self.write_name(&mut s);
+        s
+    }
+
+    /// [`VarValue::display_name`] appended to `out`.
+    pub fn write_name(&self, out: &mut String) {
+        out.push_str(&self.name);
         if self.keyed {
-            let key = String::from_utf8_lossy(&self.key);
-            let mut s = String::with_capacity(self.name.len() + 1 + key.len());
-            s.push_str(&self.name);
-            s.push(':');
-            s.push_str(&key);
-            s
-        } else {
-            self.name.to_string()
+            out.push(':');
+            out.push_str(&String::from_utf8_lossy(&self.key));
         }
     }
 }
