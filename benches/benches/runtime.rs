@@ -8,6 +8,10 @@
 //     1000000),
 //   * the same opens of /dev/null (not watched: filtered in the kernel),
 //   * M openat(O_RDONLY)+close of /dev/null (the commonest open of all).
+// The monitor watches what the agent watches by default (default_watch():
+// writes under /etc, /bin, /usr, ..., reads of /etc/shadow and the like,
+// so every open has its path checked in the kernel) plus the bench's
+// directory.
 // Each case runs WAFIO_BENCH_ROUNDS times (default 3), alternating a bare
 // run and a monitored run; the minimum of each is kept, which filters out
 // the noise of other work on the machine.
@@ -28,7 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wafio_runtime::{Monitor, MonitorConfig, WatchPrefix};
+use wafio_runtime::{default_watch, Monitor, MonitorConfig, WatchPrefix};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -141,8 +145,10 @@ fn min_opt<T: PartialOrd + Copy>(a: Option<T>, b: T) -> Option<T> {
 /// One monitored run: (wall, cpu, delivered, lost, agent cpu), or None when
 /// the monitor cannot start.
 fn monitored_run(prefix: &str, spec: &str) -> Option<(Duration, f64, u64, u64, f64)> {
+    let mut watch = default_watch();
+    watch.push(WatchPrefix::writes(prefix));
     let config = MonitorConfig {
-        watch: vec![WatchPrefix::writes(prefix)],
+        watch,
         ..Default::default()
     };
     let monitor = match Monitor::start(&config) {

@@ -550,12 +550,17 @@ impl Monitor {
         let mut t: LpmTrie<_, [u8; PREFIX_LEN], u32> =
             LpmTrie::try_from(self.ebpf.map_mut("WATCH").ok_or_else(|| missing("WATCH"))?)
                 .map_err(map_err("WATCH"))?;
-        for (prefix, flags) in watch_entries(&config.watch) {
+        let entries = watch_entries(&config.watch);
+        for &(prefix, flags) in &entries {
             let mut data = [0u8; PREFIX_LEN];
             data[..prefix.len()].copy_from_slice(prefix.as_bytes());
             let key = LpmKey::new(8 * prefix.len() as u32, data);
             t.insert(&key, flags, 0).map_err(map_err("WATCH"))?;
         }
+        let mut h: Array<_, [u8; HEADS_SIZE]> =
+            Array::try_from(self.ebpf.map_mut("HEADS").ok_or_else(|| missing("HEADS"))?)
+                .map_err(map_err("HEADS"))?;
+        h.set(0, heads(&entries), 0).map_err(map_err("HEADS"))?;
         self.config_flags = 0;
         if config.relative_paths {
             self.config_flags |= CFG_RELATIVE_PATHS;
@@ -734,6 +739,37 @@ fn syscall_arg_count(format: &str) -> usize {
 /// The WATCH trie entries: each distinct prefix with the OR of the flags of
 /// every watched prefix that is a prefix of it, so that the kernel's longest
 /// match carries the flags of all the prefixes a path has.
+/// Size of the kernel `struct heads`.
+const HEADS_SIZE: usize = MAX_PREFIXES * (8 + 8 + 4) + 8;
+
+/// The kernel `struct heads` of the watch entries: per prefix its first 8
+/// bytes (as a little-endian word, zero-padded), the mask of those of its
+/// bytes, its flags; then the count.
+fn heads(entries: &[(&str, u32)]) -> [u8; HEADS_SIZE] {
+    let mut out = [0u8; HEADS_SIZE];
+    // The WATCH trie holds as many prefixes (the config is checked, and an
+    // insert beyond them fails first).
+    let n = entries.len().min(MAX_PREFIXES);
+    for (i, (prefix, flags)) in entries.iter().take(n).enumerate() {
+        let k = prefix.len().min(8);
+        let mut head = [0u8; 8];
+        head[..k].copy_from_slice(&prefix.as_bytes()[..k]);
+        let mask = if k == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * k)) - 1
+        };
+        out[8 * i..8 * i + 8].copy_from_slice(&head);
+        let m = 8 * MAX_PREFIXES + 8 * i;
+        out[m..m + 8].copy_from_slice(&mask.to_le_bytes());
+        let f = 16 * MAX_PREFIXES + 4 * i;
+        out[f..f + 4].copy_from_slice(&flags.to_le_bytes());
+    }
+    let c = 20 * MAX_PREFIXES;
+    out[c..c + 4].copy_from_slice(&(n as u32).to_le_bytes());
+    out
+}
+
 fn watch_entries(watch: &[WatchPrefix]) -> Vec<(&str, u32)> {
     let flags = |w: &WatchPrefix| {
         if w.reads {
@@ -826,6 +862,32 @@ mod tests {
             print fmt: \"dfd: 0x%08lx\"\n";
         assert_eq!(syscall_arg_count(openat), 4);
         assert_eq!(syscall_arg_count("garbage"), 0);
+    }
+
+    #[test]
+    fn heads_hold_the_first_bytes_masks_flags_and_count() {
+        let h = heads(&[("/etc/shadow", 3), ("/tmp/", 1)]);
+        let word = |at: usize| u64::from_le_bytes(h[at..at + 8].try_into().unwrap());
+        // "/etc/sha" whole; "/tmp/" in its 5 low bytes.
+        assert_eq!(word(0), u64::from_le_bytes(*b"/etc/sha"));
+        assert_eq!(word(8), u64::from_le_bytes(*b"/tmp/\0\0\0"));
+        assert_eq!(word(8 * MAX_PREFIXES), u64::MAX);
+        assert_eq!(word(8 * MAX_PREFIXES + 8), 0xff_ffff_ffff);
+        assert_eq!(
+            &h[16 * MAX_PREFIXES..16 * MAX_PREFIXES + 8],
+            &[3, 0, 0, 0, 1, 0, 0, 0]
+        );
+        assert_eq!(&h[20 * MAX_PREFIXES..20 * MAX_PREFIXES + 4], &[2, 0, 0, 0]);
+        // What the kernel compares: a path under a prefix matches its head,
+        // a path merely sharing a shorter start does not.
+        let matches = |path: &[u8; 8], i: usize| {
+            let head = u64::from_le_bytes(*path);
+            head & word(8 * MAX_PREFIXES + 8 * i) == word(8 * i)
+        };
+        assert!(matches(b"/etc/sha", 0));
+        assert!(!matches(b"/etc/pas", 0));
+        assert!(matches(b"/tmp/x\0?", 1));
+        assert!(!matches(b"/tmp\0???", 1));
     }
 
     #[test]

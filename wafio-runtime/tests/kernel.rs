@@ -325,6 +325,50 @@ fn read_watches_report_reads_only_under_their_prefix() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn short_prefixes_short_paths_and_relative_paths() {
+    // The kernel compares the first 8 bytes of a path with those of each
+    // watched prefix before reading the whole path: a prefix shorter than
+    // 8 bytes, a path shorter than 8 bytes and a relative path must still be
+    // reported, and a path whose start differs must not.
+    let _g = serial();
+    let dir = tempdir("short");
+    let short = "/tmp/wQ";
+    let config = MonitorConfig {
+        watch: vec![WatchPrefix::writes("/tmp/")],
+        relative_paths: true,
+        ..Default::default()
+    };
+    let Some(mut m) = start(config) else { return };
+    let script = format!(
+        "echo x > {short}; echo y > /dev/null; cd {d} && echo z > rel; rm -f {short}",
+        d = dir.display()
+    );
+    let pid = sh_ok(&script);
+    let mut seen = Vec::new();
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end && seen.len() < 3 {
+        for e in m.poll(Duration::from_millis(100), 4096).unwrap() {
+            if let Event::File {
+                header,
+                syscall,
+                path,
+                ..
+            } = e
+            {
+                if header.pid == pid || header.ppid == pid {
+                    seen.push((syscall, path));
+                }
+            }
+        }
+    }
+    let paths: Vec<&str> = seen.iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(paths, vec![short, "rel", short], "{seen:?}");
+    assert_eq!(seen[0].0, "openat");
+    assert!(matches!(seen[2].0, "unlink" | "unlinkat"), "{seen:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn cleanup_dir(p: &Path) {
     let _ = std::fs::remove_dir_all(p);
 }
