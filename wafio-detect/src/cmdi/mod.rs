@@ -525,9 +525,24 @@ fn shouting(raw: &[u8]) -> bool {
     raw.len() > 1 && raw.iter().all(|c| !c.is_ascii_lowercase())
 }
 
+/// Calls of [`words::is_exec_function`] whose first argument is a quoted
+/// command (`system('id')`, `eval( "cat …"`).
+///
+/// The calls are found from their quotes: the quote is the first byte
+/// after the `(` other than spaces and `[`, so each quote leads back to at
+/// most one `(`, in the same order. SQL payloads hold far fewer quotes than
+/// parentheses (`chr(113)||chr(113)||…`).
 fn exec_calls(b: &[u8], best: &mut Best) {
-    for p in memchr::memchr_iter(b'(', b) {
-        if p == 0 || !words::may_end_exec_function(b[p - 1]) {
+    for q in memchr::memchr3_iter(b'\'', b'"', b'`', b) {
+        let mut p = q;
+        while p > 0 && matches!(b[p - 1], b' ' | b'\t' | b'[') {
+            p -= 1;
+        }
+        if p < 2 || b[p - 1] != b'(' {
+            continue;
+        }
+        p -= 1;
+        if !words::may_end_exec_function(b[p - 1]) {
             continue;
         }
         let mut s = p;
@@ -537,14 +552,7 @@ fn exec_calls(b: &[u8], best: &mut Best) {
         if s == p || !words::is_exec_function(&b[s..p]) {
             continue;
         }
-        let mut j = p + 1;
-        while j < b.len() && matches!(b[j], b' ' | b'\t' | b'[') {
-            j += 1;
-        }
-        if j >= b.len() || !matches!(b[j], b'\'' | b'"' | b'`') {
-            continue;
-        }
-        j += 1;
+        let j = q + 1;
         if j >= b.len() || is_word_end(b[j]) {
             continue;
         }
@@ -640,6 +648,29 @@ mod tests {
                 }
             }
             assert!(!OP_START[c as usize] || SPECIAL[c as usize]);
+        }
+    }
+
+    #[test]
+    fn exec_calls_are_found_from_their_quotes() {
+        let found = |v: &str| {
+            let mut best = Best(None);
+            exec_calls(v.as_bytes(), &mut best);
+            best.0.map(|h| (h.class, h.span))
+        };
+        assert_eq!(found("system('id')"), Some(("exec-call", 0..11)));
+        assert_eq!(
+            found("chr(1)||eval(\t`cat /etc/passwd`)"),
+            Some(("exec-call", 8..18))
+        );
+        for v in [
+            "('id')",
+            "system 'id'",
+            "system ('id')",
+            "exec(x'id')",
+            "id('id')",
+        ] {
+            assert_eq!(found(v), None, "{v}");
         }
     }
 
