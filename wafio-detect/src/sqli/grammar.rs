@@ -917,12 +917,31 @@ impl<'a> Scan<'a> {
     /// Scans `from..` for evidence (see the module docs).
     fn evidence(&mut self, from: usize, cap: usize) {
         self.cut = self.first_invalid(from).min(cap);
+        let t = self.t;
         let mut i = from;
-        while i < self.t.len() {
+        while i < t.len() {
+            let tk = t[i].tk;
+            // No rule starts at a literal, a word, a variable, `NOT`,
+            // arithmetic, `,`, `)` or an unknown byte: they are passed over
+            // before the checks below (the match has no arm for them).
+            if matches!(
+                tk,
+                Tk::Str { .. }
+                    | Tk::Num
+                    | Tk::Word
+                    | Tk::Var
+                    | Tk::Not
+                    | Tk::Arith
+                    | Tk::Comma
+                    | Tk::RParen
+                    | Tk::Other
+            ) {
+                i += 1;
+                continue;
+            }
             if self.best.is_some_and(|b| b.confidence >= CERTAIN) {
                 return;
             }
-            let tk = self.t[i].tk;
             match tk {
                 Tk::Kw(Kw::Union) => self.union_at(i),
                 Tk::Semi => {
