@@ -7,12 +7,14 @@ use memchr::memmem::Finder;
 const CHUNK: usize = 1024;
 
 /// Shortest needle searched in the Teddy pass of [`Needles`].
-const PACKED_MIN: usize = 3;
+const PACKED_MIN: usize = 2;
 
 /// A few short literals searched for exactly, with SIMD searchers built
 /// once: one Teddy pass (aho-corasick's packed searcher) for the needles of
 /// at least [`PACKED_MIN`] bytes, one substring search for each shorter
-/// needle (a one- or two-byte fingerprint would match too often). A few
+/// needle (a one-byte fingerprint would match too often; two-byte needles
+/// such as `{{`, `__` and `os` cost less in the Teddy pass than in a
+/// substring search each). A few
 /// vectorised passes over a value cost less than an automaton walk whose
 /// start bytes are common letters (its prefilter then skips nothing).
 pub(crate) struct Needles {
