@@ -1500,8 +1500,9 @@ fn match_parens(t: &[Token]) -> ([u8; MAX_TOKENS], usize) {
     let mut close = [NO_MATCH; MAX_TOKENS];
     let mut stack = [0u8; MAX_TOKENS];
     let mut depth = 0usize;
+    let t = &t[..t.len().min(MAX_TOKENS)];
     let mut first_union = t.len();
-    for (k, tok) in t.iter().enumerate().take(MAX_TOKENS) {
+    for (k, tok) in t.iter().enumerate() {
         match tok.tk {
             Tk::LParen => {
                 stack[depth] = k as u8;
