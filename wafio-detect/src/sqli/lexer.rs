@@ -891,34 +891,23 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
         }
         let start = i;
         let c = b[i];
-        // A line comment followed by more code on later lines is
-        // whitespace (`1#x\nAND#y\n1=1`); one that runs to the end of the
-        // value is a token (it truncates the statement).
-        if c == b'#' || (c == b'-' && b.get(i + 1) == Some(&b'-')) {
-            let e = line_end(b, i);
-            if e < b.len() && skip_trivia(b, e) < b.len() {
-                out.odd_space = true;
-                i = e;
-                continue;
-            }
-        }
-        if c == b'\\' {
-            if b.get(i + 1) == Some(&b'N') {
-                out.push(Token {
-                    tk: Tk::Kw(Kw::Null),
-                    start: start as u32,
-                    end: (i + 2) as u32,
-                });
-                i += 2;
-                continue;
-            }
-            // A stray backslash outside a string separates tokens for
-            // MySQL's lexer (`\1=\1AND\1=\1`).
-            out.odd_space = true;
-            i += 1;
-            continue;
-        }
         let tk = match c {
+            b'\\' => {
+                if b.get(i + 1) == Some(&b'N') {
+                    out.push(Token {
+                        tk: Tk::Kw(Kw::Null),
+                        start: start as u32,
+                        end: (i + 2) as u32,
+                    });
+                    i += 2;
+                    continue;
+                }
+                // A stray backslash outside a string separates tokens for
+                // MySQL's lexer (`\1=\1AND\1=\1`).
+                out.odd_space = true;
+                i += 1;
+                continue;
+            }
             b'\'' | b'"' => {
                 let (end, closed) = scan_quoted(b, i + 1, c);
                 i = end;
@@ -975,14 +964,25 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
                     Tk::Var
                 }
             }
-            b'#' => {
-                i = line_end(b, i);
-                Tk::Comment(Cm::Hash)
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                let strict = b.get(i + 2).is_none_or(|&c| is_space(c));
-                i = line_end(b, i);
-                Tk::Comment(if strict { Cm::Dash } else { Cm::Loose })
+            // A line comment followed by more code on later lines is
+            // whitespace (`1#x\nAND#y\n1=1`); one that runs to the end of
+            // the value is a token (it truncates the statement).
+            b'#' | b'-' if c == b'#' || b.get(i + 1) == Some(&b'-') => {
+                let e = line_end(b, i);
+                if e < b.len() && skip_trivia(b, e) < b.len() {
+                    out.odd_space = true;
+                    i = e;
+                    continue;
+                }
+                let cm = if c == b'#' {
+                    Cm::Hash
+                } else if b.get(i + 2).is_none_or(|&c| is_space(c)) {
+                    Cm::Dash
+                } else {
+                    Cm::Loose
+                };
+                i = e;
+                Tk::Comment(cm)
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 // An unterminated block comment (terminated ones were
