@@ -555,6 +555,10 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// What a word (in any ASCII case) is when not followed by `(`.
 /// `EQV`/`IMP` are MS Access logic operators, `BINARY x` is unary in MySQL,
 /// the `current_*`/`utc_*` words are niladic functions called without `()`.
+///
+/// Inlined into the lexer: most identifiers (`chr`, `dual`) fail the length
+/// and first-letter test without a call; the hash lookup stays out of line.
+#[inline]
 fn classify_word(w: &[u8]) -> Tk {
     if w.len() < 2 || w.len() > MAX_WORD {
         return Tk::Word;
@@ -562,6 +566,13 @@ fn classify_word(w: &[u8]) -> Tk {
     if WORD_SHAPES[shape_slot(w[0])] & (1 << w.len()) == 0 {
         return Tk::Word;
     }
+    lookup_word(w)
+}
+
+/// [`classify_word`] of a word whose first letter and length some keyword
+/// has: the hash lookup, out of line.
+#[inline(never)]
+fn lookup_word(w: &[u8]) -> Tk {
     for &k in &WORD_INDEX[word_hash_lower(w)] {
         if k == EMPTY {
             break;
