@@ -502,6 +502,15 @@ static WORD_INDEX: [[u8; BUCKET]; BUCKETS] = {
     let mut t = [[EMPTY; BUCKET]; BUCKETS];
     let mut i = 0;
     while i < WORDS.len() {
+        // What [`fold`] relies on: lower-case letters, and `_` only inside
+        // (the hash reads the first, second and last bytes).
+        let w = WORDS[i].0;
+        let mut j = 0;
+        while j < w.len() {
+            let inner = j > 1 && j + 1 < w.len();
+            assert!(w[j].is_ascii_lowercase() || (w[j] == b'_' && inner));
+            j += 1;
+        }
         let h = word_hash(WORDS[i].0);
         let mut k = 0;
         while t[h][k] != EMPTY {
@@ -573,16 +582,31 @@ fn classify_word(w: &[u8]) -> Tk {
 /// has: the hash lookup, out of line.
 #[inline(never)]
 fn lookup_word(w: &[u8]) -> Tk {
-    for &k in &WORD_INDEX[word_hash_lower(w)] {
+    let n = w.len();
+    let h = hash_parts(n, fold(w[0]), fold(w[1]), fold(w[n - 1]));
+    for &k in &WORD_INDEX[h] {
         if k == EMPTY {
             break;
         }
         let (name, tk) = WORDS[k as usize];
-        if same(name, w) {
+        if name.len() == n && name.iter().zip(w).all(|(&a, &c)| fold(a) == fold(c)) {
             return tk;
         }
     }
     Tk::Word
+}
+
+/// ASCII case folding for [`lookup_word`], one `or` per byte. The
+/// [`WORDS`] names hold lower-case letters and `_` (checked when
+/// [`WORD_INDEX`] is built); a byte of a word (a letter, digit, `_`, `$` or
+/// non-ASCII byte) folds like a name byte only when it is that byte or,
+/// for a letter, the same letter in upper case: `_` folds to DEL, which is
+/// no word byte, and digits, `$` and non-ASCII bytes fold to bytes no name
+/// byte folds to. The hash reads letters of the names, so a word that can
+/// match hashes as its lower-case spelling does.
+#[inline]
+fn fold(c: u8) -> u8 {
+    c | 0x20
 }
 
 /// Bytes of a *plain* value (see [`plain_words`]): word bytes other than
@@ -1265,6 +1289,15 @@ mod tests {
         assert_eq!(classify_word(b"union"), Tk::Kw(Kw::Union));
         assert_eq!(classify_word(b"xor"), Tk::Logic);
         assert_eq!(classify_word(b"unionx"), Tk::Word);
+        // Case folding matches letters only: `_`, digits and non-ASCII
+        // bytes stay apart from the letters one bit away.
+        assert_eq!(classify_word(b"Current_Date"), Tk::Func(FnClass::Info));
+        assert_eq!(classify_word(b"s\xc5lect"), Tk::Word);
+        assert_eq!(classify_word(b"\xd3r"), Tk::Word);
+        assert_eq!(classify_word(b"a\x13"), Tk::Word);
+        for &(name, tk) in WORDS {
+            assert_eq!(classify_word(&name.to_ascii_uppercase()), tk);
+        }
         // Every listed function is found through the hash index.
         for &(name, class) in FUNCS {
             assert_eq!(classify_function(name), class, "{name:?}");
