@@ -158,14 +158,24 @@ fn for_each_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
     }
 }
 
+/// The first [`INTERESTING`] byte of `b` at or after `from`.
+fn next_interesting(b: &[u8], from: usize) -> Option<usize> {
+    b[from..]
+        .iter()
+        .position(|&c| INTERESTING[c as usize])
+        .map(|k| from + k)
+}
+
 /// [`for_each_token`] restricted to the tokens holding an
 /// [`INTERESTING`] byte. Each is found from its first interesting byte and
 /// widened to its delimiters (the two byte classes are disjoint), so the
 /// bytes between such tokens are read once, with one table load each.
-fn for_each_interesting_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
+/// `first`: the first interesting byte of `b` (the caller has looked for
+/// it), or `None`.
+fn for_each_interesting_token(b: &[u8], first: Option<usize>, mut f: impl FnMut(usize, usize)) {
     let mut from = 0;
-    while let Some(k) = b[from..].iter().position(|&c| INTERESTING[c as usize]) {
-        let p = from + k;
+    let mut next = first;
+    while let Some(p) = next {
         let start = b[from..p]
             .iter()
             .rposition(|&c| is_delim(c))
@@ -176,6 +186,7 @@ fn for_each_interesting_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
             .map_or(b.len(), |d| p + d);
         f(start, end);
         from = end;
+        next = next_interesting(b, from);
     }
 }
 
@@ -277,7 +288,8 @@ impl Detector for LfiDetector {
         let b = view.bytes();
         // A token can only spell a dot in hex if the value does.
         let value_hex = has_hex_spelling(b);
-        if !b.iter().any(|&c| INTERESTING[c as usize]) && !value_hex {
+        let first = next_interesting(b, 0);
+        if first.is_none() && !value_hex {
             return;
         }
         let mut best = Best { hit: None };
@@ -291,7 +303,7 @@ impl Detector for LfiDetector {
                 }
             });
         } else {
-            for_each_interesting_token(b, |start, end| {
+            for_each_interesting_token(b, first, |start, end| {
                 score_token(&b[start..end], start, &mut best)
             });
         }
@@ -348,7 +360,7 @@ mod tests {
                 }
             });
             let mut some = Vec::new();
-            for_each_interesting_token(&v, |s, e| some.push((s, e)));
+            for_each_interesting_token(&v, next_interesting(&v, 0), |s, e| some.push((s, e)));
             proptest::prop_assert_eq!(all, some);
         }
     }
