@@ -1081,7 +1081,8 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
             }
             _ if word_at(b, i) => {
                 // A string with a prefix: N'..', X'..', _utf8'..', E'..'.
-                let mut j = word_end(b, i);
+                // (`b[i]` is a word byte: the run goes on from `i + 1`.)
+                let mut j = word_end(b, i + 1);
                 if j < b.len() && b[j] == b'\'' && is_string_prefix(&b[i..j]) {
                     let (end, closed) = scan_quoted(b, j + 1, b'\'');
                     i = end;
