@@ -24,6 +24,8 @@ use std::ops::Range;
 
 use base64::Engine as _;
 
+use crate::classes::ByteClasses;
+
 /// Limits applied to each value. All bounds are inclusive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -76,9 +78,34 @@ pub struct View<'a> {
     /// byte to the start of the original and spans widen to the whole value.
     map: Option<Vec<u32>>,
     original_len: usize,
+    /// The byte classes of `bytes`, for the detectors' prefilters.
+    classes: ByteClasses,
 }
 
 impl<'a> View<'a> {
+    /// A view of `bytes`, whose byte classes are read here, once for all
+    /// the detectors.
+    fn new(
+        kind: ViewKind,
+        bytes: std::borrow::Cow<'a, [u8]>,
+        map: Option<Vec<u32>>,
+        original_len: usize,
+    ) -> View<'a> {
+        let classes = ByteClasses::of(&bytes);
+        View {
+            kind,
+            bytes,
+            map,
+            original_len,
+            classes,
+        }
+    }
+
+    /// The byte classes of [`View::bytes`].
+    pub(crate) fn classes(&self) -> ByteClasses {
+        self.classes
+    }
+
     /// Which transformation this view holds.
     pub fn kind(&self) -> ViewKind {
         self.kind
@@ -138,39 +165,34 @@ impl<'a> Input<'a> {
     pub fn with_limits(value: &'a [u8], limits: &Limits) -> Input<'a> {
         let truncated = value.len() > limits.max_value_len;
         let raw = &value[..value.len().min(limits.max_value_len)];
-        let empty = || View {
-            kind: ViewKind::Raw,
-            bytes: std::borrow::Cow::Borrowed(&[][..]),
-            map: None,
-            original_len: 0,
-        };
+        let empty = || View::new(ViewKind::Raw, std::borrow::Cow::Borrowed(&[][..]), None, 0);
         let mut views = [
-            View {
-                kind: ViewKind::Raw,
-                bytes: std::borrow::Cow::Borrowed(raw),
-                map: None,
-                original_len: raw.len(),
-            },
+            View::new(
+                ViewKind::Raw,
+                std::borrow::Cow::Borrowed(raw),
+                None,
+                raw.len(),
+            ),
             empty(),
             empty(),
         ];
         let mut len = 1;
         if let Some((bytes, map)) = decode_fixpoint(raw, limits.max_decode_depth) {
-            views[len] = View {
-                kind: ViewKind::Decoded,
-                bytes: std::borrow::Cow::Owned(bytes),
-                map: Some(map),
-                original_len: raw.len(),
-            };
+            views[len] = View::new(
+                ViewKind::Decoded,
+                std::borrow::Cow::Owned(bytes),
+                Some(map),
+                raw.len(),
+            );
             len += 1;
         }
         if let Some(bytes) = base64_view(raw) {
-            views[len] = View {
-                kind: ViewKind::Base64,
-                bytes: std::borrow::Cow::Owned(bytes),
-                map: Some(Vec::new()),
-                original_len: raw.len(),
-            };
+            views[len] = View::new(
+                ViewKind::Base64,
+                std::borrow::Cow::Owned(bytes),
+                Some(Vec::new()),
+                raw.len(),
+            );
             len += 1;
         }
         Input {
@@ -188,11 +210,13 @@ impl<'a> Input<'a> {
     pub fn raw_only(value: &'a [u8], limits: &Limits) -> Input<'a> {
         let truncated = value.len() > limits.max_value_len;
         let raw = &value[..value.len().min(limits.max_value_len)];
-        let view = |bytes: &'a [u8]| View {
-            kind: ViewKind::Raw,
-            bytes: std::borrow::Cow::Borrowed(bytes),
-            map: None,
-            original_len: bytes.len(),
+        let view = |bytes: &'a [u8]| {
+            View::new(
+                ViewKind::Raw,
+                std::borrow::Cow::Borrowed(bytes),
+                None,
+                bytes.len(),
+            )
         };
         Input {
             raw,

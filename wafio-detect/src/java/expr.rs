@@ -343,8 +343,11 @@ fn check(b: &[u8], ring: &Ring) -> Option<(usize, f32, &'static str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::byte_classes;
     use super::*;
+
+    fn byte_classes(b: &[u8]) -> u16 {
+        crate::classes::ByteClasses::of(b).java()
+    }
 
     fn conf(s: &str) -> f32 {
         let mut out = Vec::new();

@@ -81,8 +81,9 @@ const HASH: u16 = 512;
 const BIG_T: u16 = 1024;
 const EXPR: u16 = PAREN | AT | HASH;
 
-/// One pass over the value tells which checks can match at all.
-const BYTE_CLASS: [u16; 256] = {
+/// One pass over the value tells which checks can match at all (one lane
+/// of [`crate::classes::ByteClasses`]).
+pub(crate) const BYTE_CLASS: [u16; 256] = {
     let mut t = [0u16; 256];
     let mut c = b'A';
     while c <= b'Z' {
@@ -103,11 +104,6 @@ const BYTE_CLASS: [u16; 256] = {
     t[b'!' as usize] = GADGET;
     t
 };
-
-/// The union of the [`BYTE_CLASS`] bits of `b`.
-fn byte_classes(b: &[u8]) -> u16 {
-    b.iter().fold(0, |m, &c| m | BYTE_CLASS[c as usize])
-}
 
 /// Most top-level `${` lookups evaluated per view.
 pub const MAX_LOOKUPS: usize = 64;
@@ -142,7 +138,7 @@ impl Detector for JavaDetector {
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
-        let m = byte_classes(b);
+        let m = view.classes().java();
         if m & !UPPER == 0 {
             return;
         }

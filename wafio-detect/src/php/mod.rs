@@ -48,7 +48,7 @@ impl Detector for PhpDetector {
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
-        let m = byte_classes(b);
+        let m = view.classes().php();
         if m & COLON != 0 {
             colons(b, out);
         }
@@ -95,8 +95,9 @@ const COLON: u8 = 1;
 const CODE: u8 = 2;
 const DOLLAR: u8 = 4;
 
-/// One pass over the value tells which checks can match at all.
-const BYTE_CLASS: [u8; 256] = {
+/// One pass over the value tells which checks can match at all (one lane
+/// of [`crate::classes::ByteClasses`]).
+pub(crate) const BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     t[b':' as usize] = COLON;
     t[b'(' as usize] = CODE;
@@ -107,11 +108,6 @@ const BYTE_CLASS: [u8; 256] = {
     t[b'$' as usize] = DOLLAR;
     t
 };
-
-/// The union of the [`BYTE_CLASS`] bits of `b`.
-fn byte_classes(b: &[u8]) -> u8 {
-    b.iter().fold(0, |m, &c| m | BYTE_CLASS[c as usize])
-}
 
 // ---------------------------------------------------------------- wrappers
 
@@ -624,7 +620,7 @@ mod tests {
 
     #[test]
     fn code_prefilter_covers_every_judged_name() {
-        let may = |b: &[u8]| may_be_code(b, byte_classes(b));
+        let may = |b: &[u8]| may_be_code(b, crate::classes::ByteClasses::of(b).php());
         for name in EXEC_FUNCS.iter().chain(INCLUDES) {
             assert!(may(name), "{}", String::from_utf8_lossy(name));
             assert!(may(&name.to_ascii_uppercase()));

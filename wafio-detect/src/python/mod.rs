@@ -45,7 +45,7 @@ impl Detector for PythonDetector {
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
         let Some(&first) = b.first() else { return };
-        let m = b.iter().fold(0u8, |m, &c| m | BYTE_CLASS[c as usize]);
+        let m = view.classes().python();
         let pickle_start =
             first == 0x80 || (m & NEWLINE != 0 && matches!(first, b'c' | b'(' | b'i'));
         if pickle_start && pickle_hit(b, out) {
@@ -131,8 +131,9 @@ const OPENER: u8 = 16;
 /// Bytes without which [`scan`] finds no code outside a dunder access.
 const CODE: u8 = PAREN | OPENER;
 
-/// One pass over the value tells which checks can match at all.
-const BYTE_CLASS: [u8; 256] = {
+/// One pass over the value tells which checks can match at all (one lane
+/// of [`crate::classes::ByteClasses`]).
+pub(crate) const BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     t[b'\n' as usize] = NEWLINE;
     t[b'!' as usize] = BANG;

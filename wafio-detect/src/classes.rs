@@ -1,0 +1,74 @@
+//! The byte classes of a view: one pass over its bytes for the prefilters
+//! of the detectors that gate their checks on which bytes a value holds.
+//!
+//! XSS, Java, PHP and Python each keep their own byte-class table (which
+//! bytes each of their checks needs). The four tables are laid side by side
+//! in one `u64` per byte, a lane each, so a single table load per byte
+//! serves all four, where each used to read the whole value again.
+
+/// The union of the class bits of a view's bytes, one lane per detector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ByteClasses(u64);
+
+/// The four tables in their lanes.
+static TABLE: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = crate::xss::BYTE_CLASS[c] as u64
+            | (crate::java::BYTE_CLASS[c] as u64) << 16
+            | (crate::php::BYTE_CLASS[c] as u64) << 32
+            | (crate::python::BYTE_CLASS[c] as u64) << 48;
+        c += 1;
+    }
+    t
+};
+
+impl ByteClasses {
+    /// The classes of the bytes of `b`.
+    pub(crate) fn of(b: &[u8]) -> ByteClasses {
+        ByteClasses(b.iter().fold(0, |m, &c| m | TABLE[c as usize]))
+    }
+
+    /// The `xss` byte classes.
+    pub(crate) fn xss(self) -> u16 {
+        self.0 as u16
+    }
+
+    /// The `java` byte classes.
+    pub(crate) fn java(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+
+    /// The `php` byte classes.
+    pub(crate) fn php(self) -> u8 {
+        (self.0 >> 32) as u8
+    }
+
+    /// The `python` byte classes.
+    pub(crate) fn python(self) -> u8 {
+        (self.0 >> 48) as u8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_lane_is_its_detectors_union() {
+        let fold16 = |t: &[u16; 256], b: &[u8]| b.iter().fold(0, |m, &c| m | t[c as usize]);
+        let fold8 = |t: &[u8; 256], b: &[u8]| b.iter().fold(0, |m, &c| m | t[c as usize]);
+        let all: Vec<u8> = (0..=255).collect();
+        let mut values: Vec<Vec<u8>> = vec![Vec::new(), all.clone()];
+        values.extend(all.iter().map(|&c| vec![c]));
+        values.push(b"1' and sleep(5)#<?php $x{{7*7}}\n!T@".to_vec());
+        for v in &values {
+            let m = ByteClasses::of(v);
+            assert_eq!(m.xss(), fold16(&crate::xss::BYTE_CLASS, v), "{v:?}");
+            assert_eq!(m.java(), fold16(&crate::java::BYTE_CLASS, v), "{v:?}");
+            assert_eq!(m.php(), fold8(&crate::php::BYTE_CLASS, v), "{v:?}");
+            assert_eq!(m.python(), fold8(&crate::python::BYTE_CLASS, v), "{v:?}");
+        }
+    }
+}
