@@ -1,16 +1,17 @@
 //! The byte classes of a view: one pass over its bytes for the prefilters
 //! of the detectors that gate their checks on which bytes a value holds.
 //!
-//! XSS, Java, PHP and Python each keep their own byte-class table (which
-//! bytes each of their checks needs). The four tables are laid side by side
-//! in one `u64` per byte, a lane each, so a single table load per byte
-//! serves all four, where each used to read the whole value again.
+//! XSS, Java, PHP, Python and command injection each keep their own
+//! byte-class table (which bytes each of their checks needs). The tables
+//! are laid side by side in one `u64` per byte, a lane each, so a single
+//! table load per byte serves them all, where each used to read the whole
+//! value again.
 
 /// The union of the class bits of a view's bytes, one lane per detector.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ByteClasses(u64);
 
-/// The four tables in their lanes.
+/// The tables in their lanes.
 static TABLE: [u64; 256] = {
     let mut t = [0u64; 256];
     let mut c = 0;
@@ -18,6 +19,7 @@ static TABLE: [u64; 256] = {
         t[c] = crate::xss::BYTE_CLASS[c] as u64
             | (crate::java::BYTE_CLASS[c] as u64) << 16
             | (crate::php::BYTE_CLASS[c] as u64) << 32
+            | (crate::cmdi::BYTE_CLASS[c] as u64) << 40
             | (crate::python::BYTE_CLASS[c] as u64) << 48;
         c += 1;
     }
@@ -45,6 +47,11 @@ impl ByteClasses {
         (self.0 >> 32) as u8
     }
 
+    /// The `cmdi` byte classes.
+    pub(crate) fn cmdi(self) -> u8 {
+        (self.0 >> 40) as u8
+    }
+
     /// The `python` byte classes.
     pub(crate) fn python(self) -> u8 {
         (self.0 >> 48) as u8
@@ -68,6 +75,7 @@ mod tests {
             assert_eq!(m.xss(), fold16(&crate::xss::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.java(), fold16(&crate::java::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.php(), fold8(&crate::php::BYTE_CLASS, v), "{v:?}");
+            assert_eq!(m.cmdi(), fold8(&crate::cmdi::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.python(), fold8(&crate::python::BYTE_CLASS, v), "{v:?}");
         }
     }

@@ -57,13 +57,34 @@ const fn table(s: &[u8]) -> [bool; 256] {
     crate::byte_table(s, 256)
 }
 
-/// Bytes without which no check but [`whole_value`] can fire: the
-/// [`OP_START`] bytes and `(` (calls, Shellshock).
-static SPECIAL: [bool; 256] = table(b";|&`$\n\r(<\\");
-
 /// Bytes that can start an operator (see `op_at`); a `(` only ends one
 /// (`$(`, `<(`).
-static OP_START: [bool; 256] = table(b";|&`$\n\r<\\");
+const OP_START: [bool; 256] = table(b";|&`$\n\r<\\");
+
+// Bits of [`BYTE_CLASS`].
+/// An [`OP_START`] byte.
+const OP: u8 = 1;
+/// `(`: shell-exec calls, Shellshock.
+const PAREN: u8 = 2;
+/// `<`: the SSI marker.
+const ANGLE: u8 = 4;
+
+/// The class bits of each byte (one lane of
+/// [`crate::classes::ByteClasses`]): without an [`OP`] or [`PAREN`] byte no
+/// check but [`whole_value`] can fire.
+pub(crate) const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if OP_START[c] {
+            t[c] = OP;
+        }
+        c += 1;
+    }
+    t[b'(' as usize] |= PAREN;
+    t[b'<' as usize] |= ANGLE;
+    t
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
@@ -607,10 +628,11 @@ impl Detector for CmdiDetector {
         let b = view.bytes();
         let mut best = Best(None);
         whole_value(b, &mut best);
-        if b.iter().any(|&c| SPECIAL[c as usize]) {
+        let m = view.classes().cmdi();
+        if m & (OP | PAREN) != 0 {
             scan_operators(b, &mut best);
-            let paren = memchr::memchr(b'(', b).is_some();
-            let angle = memchr::memchr(b'<', b).is_some();
+            let paren = m & PAREN != 0;
+            let angle = m & ANGLE != 0;
             if paren {
                 exec_calls(b, &mut best);
             }
@@ -647,7 +669,7 @@ mod tests {
                     }
                 }
             }
-            assert!(!OP_START[c as usize] || SPECIAL[c as usize]);
+            assert_eq!(OP_START[c as usize], BYTE_CLASS[c as usize] & OP != 0);
         }
     }
 
