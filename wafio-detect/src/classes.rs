@@ -1,7 +1,7 @@
 //! The byte classes of a view: one pass over its bytes for the prefilters
 //! of the detectors that gate their checks on which bytes a value holds.
 //!
-//! XSS, Java, PHP, Python and command injection each keep their own
+//! XSS, Java, PHP, Python, command injection and LFI each keep their own
 //! byte-class table (which bytes each of their checks needs). The tables
 //! are laid side by side in one `u64` per byte, a lane each, so a single
 //! table load per byte serves them all, where each used to read the whole
@@ -20,7 +20,8 @@ static TABLE: [u64; 256] = {
             | (crate::java::BYTE_CLASS[c] as u64) << 16
             | (crate::php::BYTE_CLASS[c] as u64) << 32
             | (crate::cmdi::BYTE_CLASS[c] as u64) << 40
-            | (crate::python::BYTE_CLASS[c] as u64) << 48;
+            | (crate::python::BYTE_CLASS[c] as u64) << 48
+            | (crate::lfi::BYTE_CLASS[c] as u64) << 56;
         c += 1;
     }
     t
@@ -56,6 +57,11 @@ impl ByteClasses {
     pub(crate) fn python(self) -> u8 {
         (self.0 >> 48) as u8
     }
+
+    /// The `lfi` byte classes.
+    pub(crate) fn lfi(self) -> u8 {
+        (self.0 >> 56) as u8
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +83,7 @@ mod tests {
             assert_eq!(m.php(), fold8(&crate::php::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.cmdi(), fold8(&crate::cmdi::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.python(), fold8(&crate::python::BYTE_CLASS, v), "{v:?}");
+            assert_eq!(m.lfi(), fold8(&crate::lfi::BYTE_CLASS, v), "{v:?}");
         }
     }
 }

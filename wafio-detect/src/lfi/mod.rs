@@ -50,7 +50,33 @@ pub struct LfiDetector {}
 
 /// Bytes that can start or take part in anything this detector reports:
 /// `/ \ : . %` and multi-byte sequences.
-static INTERESTING: [bool; 256] = crate::byte_table(b"/\\:.%", 0x80);
+const INTERESTING: [bool; 256] = crate::byte_table(b"/\\:.%", 0x80);
+
+// Bits of [`BYTE_CLASS`].
+/// An [`INTERESTING`] byte.
+const ANY_INTERESTING: u8 = 1;
+/// `x` or `X`, which a hex spelling (`0x2e`) needs.
+const HEX_X: u8 = 2;
+/// `:`, which a stream wrapper needs.
+const COLON: u8 = 4;
+
+/// The class bits of each byte (one lane of
+/// [`crate::classes::ByteClasses`]): which of the value-wide searches below
+/// can find anything.
+pub(crate) const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if INTERESTING[c] {
+            t[c] = ANY_INTERESTING;
+        }
+        c += 1;
+    }
+    t[b'x' as usize] |= HEX_X;
+    t[b'X' as usize] |= HEX_X;
+    t[b':' as usize] |= COLON;
+    t
+};
 
 /// `0x2e`-style spellings of dots and separators.
 fn has_hex_spelling(b: &[u8]) -> bool {
@@ -286,9 +312,14 @@ impl Detector for LfiDetector {
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
+        let m = view.classes().lfi();
         // A token can only spell a dot in hex if the value does.
-        let value_hex = has_hex_spelling(b);
-        let first = next_interesting(b, 0);
+        let value_hex = m & HEX_X != 0 && has_hex_spelling(b);
+        let first = if m & ANY_INTERESTING != 0 {
+            next_interesting(b, 0)
+        } else {
+            None
+        };
         if first.is_none() && !value_hex {
             return;
         }
@@ -325,7 +356,7 @@ impl Detector for LfiDetector {
             };
             best.offer("sensitive-file", conf, h.start..h.end, reason);
         });
-        if memchr::memchr(b':', b).is_some() {
+        if m & COLON != 0 {
             files::find_wrappers(b, |h| {
                 best.offer(h.class, h.confidence, h.start..h.end, h.reason)
             });
