@@ -1,27 +1,41 @@
 //! The byte classes of a view: one pass over its bytes for the prefilters
 //! of the detectors that gate their checks on which bytes a value holds.
 //!
-//! XSS, Java, PHP, Python, command injection and LFI each keep their own
-//! byte-class table (which bytes each of their checks needs). The tables
-//! are laid side by side in one `u64` per byte, a lane each, so a single
-//! table load per byte serves them all, where each used to read the whole
-//! value again.
+//! XSS, Java, PHP, Python, command injection, LFI and SSRF each keep
+//! their own byte-class table (which bytes each of their checks needs). The
+//! tables are laid side by side in one `u64` per byte, a lane each (16 bits
+//! for XSS and Java, 8 for Python, 4 for the others), so a single table
+//! load per byte serves them all, where each used to read the whole value
+//! again.
 
 /// The union of the class bits of a view's bytes, one lane per detector.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ByteClasses(u64);
 
-/// The tables in their lanes.
+/// The tables in their lanes; a table too wide for its lane fails the
+/// build.
 static TABLE: [u64; 256] = {
     let mut t = [0u64; 256];
     let mut c = 0;
     while c < 256 {
+        let narrow = [
+            crate::php::BYTE_CLASS[c],
+            crate::cmdi::BYTE_CLASS[c],
+            crate::lfi::BYTE_CLASS[c],
+            crate::ssrf::BYTE_CLASS[c],
+        ];
+        let mut k = 0;
+        while k < narrow.len() {
+            assert!(narrow[k] < 16, "a byte class wider than its 4-bit lane");
+            k += 1;
+        }
         t[c] = crate::xss::BYTE_CLASS[c] as u64
             | (crate::java::BYTE_CLASS[c] as u64) << 16
-            | (crate::php::BYTE_CLASS[c] as u64) << 32
-            | (crate::cmdi::BYTE_CLASS[c] as u64) << 40
-            | (crate::python::BYTE_CLASS[c] as u64) << 48
-            | (crate::lfi::BYTE_CLASS[c] as u64) << 56;
+            | (crate::python::BYTE_CLASS[c] as u64) << 32
+            | (narrow[0] as u64) << 40
+            | (narrow[1] as u64) << 44
+            | (narrow[2] as u64) << 48
+            | (narrow[3] as u64) << 52;
         c += 1;
     }
     t
@@ -31,6 +45,11 @@ impl ByteClasses {
     /// The classes of the bytes of `b`.
     pub(crate) fn of(b: &[u8]) -> ByteClasses {
         ByteClasses(b.iter().fold(0, |m, &c| m | TABLE[c as usize]))
+    }
+
+    /// The 4-bit lane at bit `at`.
+    fn narrow(self, at: u32) -> u8 {
+        (self.0 >> at) as u8 & 0xf
     }
 
     /// The `xss` byte classes.
@@ -43,24 +62,29 @@ impl ByteClasses {
         (self.0 >> 16) as u16
     }
 
+    /// The `python` byte classes.
+    pub(crate) fn python(self) -> u8 {
+        (self.0 >> 32) as u8
+    }
+
     /// The `php` byte classes.
     pub(crate) fn php(self) -> u8 {
-        (self.0 >> 32) as u8
+        self.narrow(40)
     }
 
     /// The `cmdi` byte classes.
     pub(crate) fn cmdi(self) -> u8 {
-        (self.0 >> 40) as u8
-    }
-
-    /// The `python` byte classes.
-    pub(crate) fn python(self) -> u8 {
-        (self.0 >> 48) as u8
+        self.narrow(44)
     }
 
     /// The `lfi` byte classes.
     pub(crate) fn lfi(self) -> u8 {
-        (self.0 >> 56) as u8
+        self.narrow(48)
+    }
+
+    /// The `ssrf` byte classes.
+    pub(crate) fn ssrf(self) -> u8 {
+        self.narrow(52)
     }
 }
 
@@ -84,6 +108,7 @@ mod tests {
             assert_eq!(m.cmdi(), fold8(&crate::cmdi::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.python(), fold8(&crate::python::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.lfi(), fold8(&crate::lfi::BYTE_CLASS, v), "{v:?}");
+            assert_eq!(m.ssrf(), fold8(&crate::ssrf::BYTE_CLASS, v), "{v:?}");
         }
     }
 }
