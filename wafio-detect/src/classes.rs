@@ -1,12 +1,11 @@
 //! The byte classes of a view: one pass over its bytes for the prefilters
 //! of the detectors that gate their checks on which bytes a value holds.
 //!
-//! XSS, Java, PHP, Python, command injection, LFI and SSRF each keep
-//! their own byte-class table (which bytes each of their checks needs). The
-//! tables are laid side by side in one `u64` per byte, a lane each (16 bits
-//! for XSS and Java, 8 for Python, 4 for the others), so a single table
-//! load per byte serves them all, where each used to read the whole value
-//! again.
+//! Each detector keeps its own byte-class table (which bytes each of its
+//! checks needs). The tables are laid side by side in one `u64` per byte,
+//! a lane each (16 bits for XSS and Java, 8 for Python and SQLi, 4 for the
+//! others), so a single table load per byte serves them all, where each
+//! used to read the whole value again.
 
 /// The union of the class bits of a view's bytes, one lane per detector.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -35,7 +34,8 @@ static TABLE: [u64; 256] = {
             | (narrow[0] as u64) << 40
             | (narrow[1] as u64) << 44
             | (narrow[2] as u64) << 48
-            | (narrow[3] as u64) << 52;
+            | (narrow[3] as u64) << 52
+            | (crate::sqli::BYTE_CLASS[c] as u64) << 56;
         c += 1;
     }
     t
@@ -86,6 +86,11 @@ impl ByteClasses {
     pub(crate) fn ssrf(self) -> u8 {
         self.narrow(52)
     }
+
+    /// The `sqli` byte classes.
+    pub(crate) fn sqli(self) -> u8 {
+        (self.0 >> 56) as u8
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +114,7 @@ mod tests {
             assert_eq!(m.python(), fold8(&crate::python::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.lfi(), fold8(&crate::lfi::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.ssrf(), fold8(&crate::ssrf::BYTE_CLASS, v), "{v:?}");
+            assert_eq!(m.sqli(), fold8(&crate::sqli::BYTE_CLASS, v), "{v:?}");
         }
     }
 }
