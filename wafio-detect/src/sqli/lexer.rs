@@ -259,7 +259,7 @@ static WORD_NOT_NBSP: [bool; 256] = {
 
 /// Word bytes: ASCII letters and digits, `_`, `$` and non-ASCII. One table
 /// load per byte (the lexer's hottest test).
-static WORD_BYTE: [bool; 256] = {
+const WORD_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {
@@ -611,7 +611,7 @@ fn fold(c: u8) -> u8 {
 
 /// Bytes of a *plain* value (see [`plain_words`]): word bytes other than
 /// NBSP, the four ordinary whitespace bytes, `,` and `.`.
-static PLAIN_BYTE: [bool; 256] = {
+pub(crate) const PLAIN_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {

@@ -109,6 +109,8 @@ const DASH: u8 = 2;
 const SQUOTE: u8 = 4;
 /// `"`: the double-quoted context can break out.
 const DQUOTE: u8 = 8;
+/// A byte that is not [`lexer::PLAIN_BYTE`]: the value is not plain words.
+const NOT_PLAIN: u8 = 16;
 
 /// The class bits of each byte (one lane of
 /// [`crate::classes::ByteClasses`]).
@@ -118,6 +120,9 @@ pub(crate) const BYTE_CLASS: [u8; 256] = {
     while c < 256 {
         if !INERT[c] {
             t[c] = NOT_INERT;
+        }
+        if !lexer::PLAIN_BYTE[c] {
+            t[c] |= NOT_PLAIN;
         }
         c += 1;
     }
@@ -211,7 +216,7 @@ impl SqliDetector {
             return None;
         }
         // Prose without SQL punctuation or SQL words (`calle mayor 5, 2`).
-        if lexer::plain_words(b) {
+        if m & NOT_PLAIN == 0 && lexer::plain_words(b) {
             return None;
         }
         // The token buffer (1.5 KiB) is kept per thread rather than set up
