@@ -3,9 +3,9 @@
 //!
 //! Each detector keeps its own byte-class table (which bytes each of its
 //! checks needs). The tables are laid side by side in one `u64` per byte,
-//! a lane each (16 bits for XSS and Java, 8 for Python and SQLi, 4 for the
-//! others), so a single table load per byte serves them all, where each
-//! used to read the whole value again.
+//! a lane each (16 bits for XSS, 12 for Java, 8 for Python and SQLi, 4 for
+//! the others and for the decoder's escape bytes), so a single table load
+//! per byte serves them all, where each used to read the whole value again.
 
 /// The union of the class bits of a view's bytes, one lane per detector.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,8 +28,17 @@ static TABLE: [u64; 256] = {
             assert!(narrow[k] < 16, "a byte class wider than its 4-bit lane");
             k += 1;
         }
+        assert!(
+            crate::java::BYTE_CLASS[c] < 1 << 12,
+            "java: wider than 12 bits"
+        );
+        assert!(
+            crate::decode::BYTE_CLASS[c] < 16,
+            "decode: wider than 4 bits"
+        );
         t[c] = crate::xss::BYTE_CLASS[c] as u64
             | (crate::java::BYTE_CLASS[c] as u64) << 16
+            | (crate::decode::BYTE_CLASS[c] as u64) << 28
             | (crate::python::BYTE_CLASS[c] as u64) << 32
             | (narrow[0] as u64) << 40
             | (narrow[1] as u64) << 44
@@ -59,7 +68,12 @@ impl ByteClasses {
 
     /// The `java` byte classes.
     pub(crate) fn java(self) -> u16 {
-        (self.0 >> 16) as u16
+        (self.0 >> 16) as u16 & 0xfff
+    }
+
+    /// The decoder's byte classes.
+    pub(crate) fn decode(self) -> u8 {
+        self.narrow(28)
     }
 
     /// The `python` byte classes.
@@ -114,6 +128,7 @@ mod tests {
             assert_eq!(m.python(), fold8(&crate::python::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.lfi(), fold8(&crate::lfi::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.ssrf(), fold8(&crate::ssrf::BYTE_CLASS, v), "{v:?}");
+            assert_eq!(m.decode(), fold8(&crate::decode::BYTE_CLASS, v), "{v:?}");
             assert_eq!(m.sqli(), fold8(&crate::sqli::BYTE_CLASS, v), "{v:?}");
         }
     }

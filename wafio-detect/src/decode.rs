@@ -177,7 +177,13 @@ impl<'a> Input<'a> {
             empty(),
         ];
         let mut len = 1;
-        if let Some((bytes, map)) = decode_fixpoint(raw, limits.max_decode_depth) {
+        // No decoding pass changes a value without a byte that starts an
+        // escape: the raw view's byte classes tell.
+        let escapes = views[0].classes().decode() & ESCAPE != 0;
+        if let Some((bytes, map)) = escapes
+            .then(|| decode_fixpoint(raw, limits.max_decode_depth))
+            .flatten()
+        {
             views[len] = View::new(
                 ViewKind::Decoded,
                 std::borrow::Cow::Owned(bytes),
@@ -249,15 +255,30 @@ fn may_need_decoding(b: &[u8]) -> bool {
         || memchr::memchr3(0xC0, 0xC1, 0xE0, b).is_some()
 }
 
+/// A byte that can start an escape some pass decodes (the bytes
+/// [`may_need_decoding`] looks for).
+const ESCAPE: u8 = 1;
+
+/// The class bits of each byte (one lane of
+/// [`crate::classes::ByteClasses`]): [`ESCAPE`].
+pub(crate) const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let escapes = [b'%', b'&', b'\\', 0xC0, 0xC1, 0xE0];
+    let mut k = 0;
+    while k < escapes.len() {
+        t[escapes[k] as usize] = ESCAPE;
+        k += 1;
+    }
+    t
+};
+
 /// Decodes to a fixpoint. Returns `None` when nothing changed.
 ///
 /// Nothing is copied or allocated until some pass actually changes a byte:
 /// a value with a stray `%` or `&` that decodes to itself costs one search
-/// per pass.
+/// per pass. (Callers skip values without an [`ESCAPE`] byte, which no
+/// pass changes.)
 fn decode_fixpoint(raw: &[u8], max_depth: usize) -> Option<(Vec<u8>, Vec<u32>)> {
-    if !may_need_decoding(raw) {
-        return None;
-    }
     // `None` until the first change: the current bytes are `raw` and the
     // map is the identity.
     let mut cur: Option<(Vec<u8>, Vec<u32>)> = None;
