@@ -68,6 +68,8 @@ const OP: u8 = 1;
 const PAREN: u8 = 2;
 /// `<`: the SSI marker.
 const ANGLE: u8 = 4;
+/// `{`: the Shellshock header (with a `(`).
+const BRACE: u8 = 8;
 
 /// The class bits of each byte (one lane of
 /// [`crate::classes::ByteClasses`]): without an [`OP`] or [`PAREN`] byte no
@@ -83,6 +85,7 @@ pub(crate) const BYTE_CLASS: [u8; 256] = {
     }
     t[b'(' as usize] |= PAREN;
     t[b'<' as usize] |= ANGLE;
+    t[b'{' as usize] |= BRACE;
     t
 };
 
@@ -591,9 +594,10 @@ fn exec_calls(b: &[u8], best: &mut Best) {
     }
 }
 
-/// `angle`, `paren`: whether `b` holds a `<` (which the SSI marker starts
-/// with) and a `(` (which the Shellshock header starts with).
-fn markers(b: &[u8], angle: bool, paren: bool, best: &mut Best) {
+/// `angle`: whether `b` holds a `<` (which the SSI marker starts with);
+/// `paren_brace`: whether it holds a `(` and a `{` (which the Shellshock
+/// header holds).
+fn markers(b: &[u8], angle: bool, paren_brace: bool, best: &mut Best) {
     if let Some(p) = angle.then(|| SSI.find(b)).flatten() {
         let rest = &b[p + 5..];
         if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"exec") {
@@ -605,7 +609,7 @@ fn markers(b: &[u8], angle: bool, paren: bool, best: &mut Best) {
             );
         }
     }
-    if let Some(p) = paren.then(|| SHELLSHOCK.find(b)).flatten() {
+    if let Some(p) = paren_brace.then(|| SHELLSHOCK.find(b)).flatten() {
         let rest = &b[p + 4..];
         let body = &rest[..rest.len().min(8)];
         if memchr::memchr(b';', body).is_some() && memchr::memchr(b'}', rest).is_some() {
@@ -636,7 +640,7 @@ impl Detector for CmdiDetector {
             if paren {
                 exec_calls(b, &mut best);
             }
-            markers(b, angle, paren, &mut best);
+            markers(b, angle, paren && m & BRACE != 0, &mut best);
         }
         if let Some(h) = best.0 {
             out.push(h);
