@@ -962,7 +962,17 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
                 Tk::Word
             }
             b'0'..=b'9' => {
-                i = scan_number(b, i);
+                // Most numbers are a run of digits (`113`), read here; one
+                // that goes on as a fraction, an exponent or a hex or
+                // binary literal is read by `scan_number`.
+                let mut j = i + 1;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                i = match b.get(j) {
+                    Some(b'.' | b'e' | b'E' | b'x' | b'X' | b'b' | b'B') => scan_number(b, i),
+                    _ => j,
+                };
                 // `0_3`, `9abc` are identifiers in MySQL; `1union`, `1and`
                 // split into a number and a keyword.
                 let j = word_end(b, i);
