@@ -24,6 +24,8 @@ use std::ops::Range;
 
 use base64::Engine as _;
 
+use crate::classes::ByteClasses;
+
 /// Limits applied to each value. All bounds are inclusive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -76,9 +78,34 @@ pub struct View<'a> {
     /// byte to the start of the original and spans widen to the whole value.
     map: Option<Vec<u32>>,
     original_len: usize,
+    /// The byte classes of `bytes`, for the detectors' prefilters.
+    classes: ByteClasses,
 }
 
 impl<'a> View<'a> {
+    /// A view of `bytes`, whose byte classes are read here, once for all
+    /// the detectors.
+    fn new(
+        kind: ViewKind,
+        bytes: std::borrow::Cow<'a, [u8]>,
+        map: Option<Vec<u32>>,
+        original_len: usize,
+    ) -> View<'a> {
+        let classes = ByteClasses::of(&bytes);
+        View {
+            kind,
+            bytes,
+            map,
+            original_len,
+            classes,
+        }
+    }
+
+    /// The byte classes of [`View::bytes`].
+    pub(crate) fn classes(&self) -> ByteClasses {
+        self.classes
+    }
+
     /// Which transformation this view holds.
     pub fn kind(&self) -> ViewKind {
         self.kind
@@ -138,39 +165,40 @@ impl<'a> Input<'a> {
     pub fn with_limits(value: &'a [u8], limits: &Limits) -> Input<'a> {
         let truncated = value.len() > limits.max_value_len;
         let raw = &value[..value.len().min(limits.max_value_len)];
-        let empty = || View {
-            kind: ViewKind::Raw,
-            bytes: std::borrow::Cow::Borrowed(&[][..]),
-            map: None,
-            original_len: 0,
-        };
+        let empty = || View::new(ViewKind::Raw, std::borrow::Cow::Borrowed(&[][..]), None, 0);
         let mut views = [
-            View {
-                kind: ViewKind::Raw,
-                bytes: std::borrow::Cow::Borrowed(raw),
-                map: None,
-                original_len: raw.len(),
-            },
+            View::new(
+                ViewKind::Raw,
+                std::borrow::Cow::Borrowed(raw),
+                None,
+                raw.len(),
+            ),
             empty(),
             empty(),
         ];
         let mut len = 1;
-        if let Some((bytes, map)) = decode_fixpoint(raw, limits.max_decode_depth) {
-            views[len] = View {
-                kind: ViewKind::Decoded,
-                bytes: std::borrow::Cow::Owned(bytes),
-                map: Some(map),
-                original_len: raw.len(),
-            };
+        // No decoding pass changes a value without a byte that starts an
+        // escape: the raw view's byte classes tell.
+        let escapes = views[0].classes().decode() & ESCAPE != 0;
+        if let Some((bytes, map)) = escapes
+            .then(|| decode_fixpoint(raw, limits.max_decode_depth))
+            .flatten()
+        {
+            views[len] = View::new(
+                ViewKind::Decoded,
+                std::borrow::Cow::Owned(bytes),
+                Some(map),
+                raw.len(),
+            );
             len += 1;
         }
         if let Some(bytes) = base64_view(raw) {
-            views[len] = View {
-                kind: ViewKind::Base64,
-                bytes: std::borrow::Cow::Owned(bytes),
-                map: Some(Vec::new()),
-                original_len: raw.len(),
-            };
+            views[len] = View::new(
+                ViewKind::Base64,
+                std::borrow::Cow::Owned(bytes),
+                Some(Vec::new()),
+                raw.len(),
+            );
             len += 1;
         }
         Input {
@@ -188,11 +216,13 @@ impl<'a> Input<'a> {
     pub fn raw_only(value: &'a [u8], limits: &Limits) -> Input<'a> {
         let truncated = value.len() > limits.max_value_len;
         let raw = &value[..value.len().min(limits.max_value_len)];
-        let view = |bytes: &'a [u8]| View {
-            kind: ViewKind::Raw,
-            bytes: std::borrow::Cow::Borrowed(bytes),
-            map: None,
-            original_len: bytes.len(),
+        let view = |bytes: &'a [u8]| {
+            View::new(
+                ViewKind::Raw,
+                std::borrow::Cow::Borrowed(bytes),
+                None,
+                bytes.len(),
+            )
         };
         Input {
             raw,
@@ -225,15 +255,30 @@ fn may_need_decoding(b: &[u8]) -> bool {
         || memchr::memchr3(0xC0, 0xC1, 0xE0, b).is_some()
 }
 
+/// A byte that can start an escape some pass decodes (the bytes
+/// [`may_need_decoding`] looks for).
+const ESCAPE: u8 = 1;
+
+/// The class bits of each byte (one lane of
+/// [`crate::classes::ByteClasses`]): [`ESCAPE`].
+pub(crate) const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let escapes = [b'%', b'&', b'\\', 0xC0, 0xC1, 0xE0];
+    let mut k = 0;
+    while k < escapes.len() {
+        t[escapes[k] as usize] = ESCAPE;
+        k += 1;
+    }
+    t
+};
+
 /// Decodes to a fixpoint. Returns `None` when nothing changed.
 ///
 /// Nothing is copied or allocated until some pass actually changes a byte:
 /// a value with a stray `%` or `&` that decodes to itself costs one search
-/// per pass.
+/// per pass. (Callers skip values without an [`ESCAPE`] byte, which no
+/// pass changes.)
 fn decode_fixpoint(raw: &[u8], max_depth: usize) -> Option<(Vec<u8>, Vec<u32>)> {
-    if !may_need_decoding(raw) {
-        return None;
-    }
     // `None` until the first change: the current bytes are `raw` and the
     // map is the identity.
     let mut cur: Option<(Vec<u8>, Vec<u32>)> = None;

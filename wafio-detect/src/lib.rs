@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod classes;
 mod decode;
 mod finding;
 mod needles;

@@ -6,13 +6,18 @@ use memchr::memmem::Finder;
 /// Longest value slice lowered at a time (see [`CiNeedles::any_in`]).
 const CHUNK: usize = 1024;
 
+/// Longest value lowered into a smaller buffer (see [`CiNeedles::any_in`]).
+const SHORT: usize = 256;
+
 /// Shortest needle searched in the Teddy pass of [`Needles`].
-const PACKED_MIN: usize = 3;
+const PACKED_MIN: usize = 2;
 
 /// A few short literals searched for exactly, with SIMD searchers built
 /// once: one Teddy pass (aho-corasick's packed searcher) for the needles of
 /// at least [`PACKED_MIN`] bytes, one substring search for each shorter
-/// needle (a one- or two-byte fingerprint would match too often). A few
+/// needle (a one-byte fingerprint would match too often; two-byte needles
+/// such as `{{`, `__` and `os` cost less in the Teddy pass than in a
+/// substring search each). A few
 /// vectorised passes over a value cost less than an automaton walk whose
 /// start bytes are common letters (its prefilter then skips nothing).
 pub(crate) struct Needles {
@@ -80,10 +85,22 @@ impl CiNeedles {
 
     /// Whether `b` holds any of the needles, in any ASCII case.
     pub(crate) fn any_in(&self, b: &[u8]) -> bool {
-        let mut buf = [0u8; CHUNK];
+        // Zeroing a CHUNK-sized buffer costs more than lowering a short
+        // value: a short value is lowered whole into a smaller one.
+        if b.len() <= SHORT {
+            self.any_in_chunks::<SHORT>(b)
+        } else {
+            self.any_in_chunks::<CHUNK>(b)
+        }
+    }
+
+    /// [`CiNeedles::any_in`], lowering `b` into an `N`-byte stack buffer
+    /// (in overlapping chunks when it is longer).
+    fn any_in_chunks<const N: usize>(&self, b: &[u8]) -> bool {
+        let mut buf = [0u8; N];
         let mut start = 0;
         loop {
-            let end = b.len().min(start + CHUNK);
+            let end = b.len().min(start + N);
             let lowered = &mut buf[..end - start];
             for (d, s) in lowered.iter_mut().zip(&b[start..end]) {
                 *d = s.to_ascii_lowercase();
@@ -124,6 +141,14 @@ mod tests {
         assert!(n.any_in(b"x getClass()"));
         assert!(!n.any_in(b"ne w getclass"));
         let n = CiNeedles::new(&["system", "exec", "<?", "$", "Include"]);
+        // Both buffer sizes, the needle last.
+        for len in [SHORT - 1, SHORT, SHORT + 1, CHUNK] {
+            let mut v = vec![b'a'; len];
+            v[len - 6..].copy_from_slice(b"SyStEm");
+            assert!(n.any_in(&v), "needle at the end of {len} bytes");
+            v[len - 1] = b'x';
+            assert!(!n.any_in(&v), "no needle in {len} bytes");
+        }
         for at in [CHUNK - 8, CHUNK - 3, CHUNK, 2 * CHUNK - 7] {
             let mut v = vec![b'a'; 3 * CHUNK];
             v[at..at + 6].copy_from_slice(b"SyStEm");

@@ -57,13 +57,37 @@ const fn table(s: &[u8]) -> [bool; 256] {
     crate::byte_table(s, 256)
 }
 
-/// Bytes without which no check but [`whole_value`] can fire: the
-/// [`OP_START`] bytes and `(` (calls, Shellshock).
-static SPECIAL: [bool; 256] = table(b";|&`$\n\r(<\\");
-
 /// Bytes that can start an operator (see `op_at`); a `(` only ends one
 /// (`$(`, `<(`).
-static OP_START: [bool; 256] = table(b";|&`$\n\r<\\");
+const OP_START: [bool; 256] = table(b";|&`$\n\r<\\");
+
+// Bits of [`BYTE_CLASS`].
+/// An [`OP_START`] byte.
+const OP: u8 = 1;
+/// `(`: shell-exec calls, Shellshock.
+const PAREN: u8 = 2;
+/// `<`: the SSI marker.
+const ANGLE: u8 = 4;
+/// `{`: the Shellshock header (with a `(`).
+const BRACE: u8 = 8;
+
+/// The class bits of each byte (one lane of
+/// [`crate::classes::ByteClasses`]): without an [`OP`] or [`PAREN`] byte no
+/// check but [`whole_value`] can fire.
+pub(crate) const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if OP_START[c] {
+            t[c] = OP;
+        }
+        c += 1;
+    }
+    t[b'(' as usize] |= PAREN;
+    t[b'<' as usize] |= ANGLE;
+    t[b'{' as usize] |= BRACE;
+    t
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
@@ -525,9 +549,24 @@ fn shouting(raw: &[u8]) -> bool {
     raw.len() > 1 && raw.iter().all(|c| !c.is_ascii_lowercase())
 }
 
+/// Calls of [`words::is_exec_function`] whose first argument is a quoted
+/// command (`system('id')`, `eval( "cat …"`).
+///
+/// The calls are found from their quotes: the quote is the first byte
+/// after the `(` other than spaces and `[`, so each quote leads back to at
+/// most one `(`, in the same order. SQL payloads hold far fewer quotes than
+/// parentheses (`chr(113)||chr(113)||…`).
 fn exec_calls(b: &[u8], best: &mut Best) {
-    for p in memchr::memchr_iter(b'(', b) {
-        if p == 0 || !words::may_end_exec_function(b[p - 1]) {
+    for q in memchr::memchr3_iter(b'\'', b'"', b'`', b) {
+        let mut p = q;
+        while p > 0 && matches!(b[p - 1], b' ' | b'\t' | b'[') {
+            p -= 1;
+        }
+        if p < 2 || b[p - 1] != b'(' {
+            continue;
+        }
+        p -= 1;
+        if !words::may_end_exec_function(b[p - 1]) {
             continue;
         }
         let mut s = p;
@@ -537,14 +576,7 @@ fn exec_calls(b: &[u8], best: &mut Best) {
         if s == p || !words::is_exec_function(&b[s..p]) {
             continue;
         }
-        let mut j = p + 1;
-        while j < b.len() && matches!(b[j], b' ' | b'\t' | b'[') {
-            j += 1;
-        }
-        if j >= b.len() || !matches!(b[j], b'\'' | b'"' | b'`') {
-            continue;
-        }
-        j += 1;
+        let j = q + 1;
         if j >= b.len() || is_word_end(b[j]) {
             continue;
         }
@@ -562,9 +594,10 @@ fn exec_calls(b: &[u8], best: &mut Best) {
     }
 }
 
-/// `angle`, `paren`: whether `b` holds a `<` (which the SSI marker starts
-/// with) and a `(` (which the Shellshock header starts with).
-fn markers(b: &[u8], angle: bool, paren: bool, best: &mut Best) {
+/// `angle`: whether `b` holds a `<` (which the SSI marker starts with);
+/// `paren_brace`: whether it holds a `(` and a `{` (which the Shellshock
+/// header holds).
+fn markers(b: &[u8], angle: bool, paren_brace: bool, best: &mut Best) {
     if let Some(p) = angle.then(|| SSI.find(b)).flatten() {
         let rest = &b[p + 5..];
         if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case(b"exec") {
@@ -576,7 +609,7 @@ fn markers(b: &[u8], angle: bool, paren: bool, best: &mut Best) {
             );
         }
     }
-    if let Some(p) = paren.then(|| SHELLSHOCK.find(b)).flatten() {
+    if let Some(p) = paren_brace.then(|| SHELLSHOCK.find(b)).flatten() {
         let rest = &b[p + 4..];
         let body = &rest[..rest.len().min(8)];
         if memchr::memchr(b';', body).is_some() && memchr::memchr(b'}', rest).is_some() {
@@ -599,14 +632,15 @@ impl Detector for CmdiDetector {
         let b = view.bytes();
         let mut best = Best(None);
         whole_value(b, &mut best);
-        if b.iter().any(|&c| SPECIAL[c as usize]) {
+        let m = view.classes().cmdi();
+        if m & (OP | PAREN) != 0 {
             scan_operators(b, &mut best);
-            let paren = memchr::memchr(b'(', b).is_some();
-            let angle = memchr::memchr(b'<', b).is_some();
+            let paren = m & PAREN != 0;
+            let angle = m & ANGLE != 0;
             if paren {
                 exec_calls(b, &mut best);
             }
-            markers(b, angle, paren, &mut best);
+            markers(b, angle, paren && m & BRACE != 0, &mut best);
         }
         if let Some(h) = best.0 {
             out.push(h);
@@ -639,7 +673,30 @@ mod tests {
                     }
                 }
             }
-            assert!(!OP_START[c as usize] || SPECIAL[c as usize]);
+            assert_eq!(OP_START[c as usize], BYTE_CLASS[c as usize] & OP != 0);
+        }
+    }
+
+    #[test]
+    fn exec_calls_are_found_from_their_quotes() {
+        let found = |v: &str| {
+            let mut best = Best(None);
+            exec_calls(v.as_bytes(), &mut best);
+            best.0.map(|h| (h.class, h.span))
+        };
+        assert_eq!(found("system('id')"), Some(("exec-call", 0..11)));
+        assert_eq!(
+            found("chr(1)||eval(\t`cat /etc/passwd`)"),
+            Some(("exec-call", 8..18))
+        );
+        for v in [
+            "('id')",
+            "system 'id'",
+            "system ('id')",
+            "exec(x'id')",
+            "id('id')",
+        ] {
+            assert_eq!(found(v), None, "{v}");
         }
     }
 

@@ -192,14 +192,7 @@ pub(crate) fn lookup(name: &[u8], glob: bool) -> Option<(&'static str, Strength)
         return None;
     }
     if glob {
-        // A glob made only of wildcards names nothing in particular.
-        if name.iter().all(|&c| c == ANY_ONE || c == ANY_RUN) {
-            return None;
-        }
-        return COMMANDS
-            .iter()
-            .copied()
-            .find(|(n, _)| glob_match(name, n.as_bytes()));
+        return lookup_glob(name);
     }
     if name.len() > MAX_NAME || !name[0].is_ascii_lowercase() {
         return None;
@@ -225,6 +218,20 @@ pub(crate) fn lookup(name: &[u8], glob: bool) -> Option<(&'static str, Strength)
         }
     }
     None
+}
+
+/// [`lookup`] of a glob: out of line, so that the plain lookup (most
+/// calls, most of them rejected at once) needs no saved registers.
+#[inline(never)]
+fn lookup_glob(name: &[u8]) -> Option<(&'static str, Strength)> {
+    // A glob made only of wildcards names nothing in particular.
+    if name.iter().all(|&c| c == ANY_ONE || c == ANY_RUN) {
+        return None;
+    }
+    COMMANDS
+        .iter()
+        .copied()
+        .find(|(n, _)| glob_match(name, n.as_bytes()))
 }
 
 /// Most names sharing a first letter and a length (a larger bucket fails

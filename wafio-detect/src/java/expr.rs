@@ -22,6 +22,7 @@
 //! `WINDOW` tokens; no allocation unless a hit is pushed; at most one hit
 //! per value.
 
+use super::{AT, BIG_T, HASH, PAREN, UPPER};
 use crate::Hit;
 
 /// Tokens remembered for matching.
@@ -144,27 +145,28 @@ static CONTEXT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 /// Whether [`scan`] can find anything in `b`. Every call shape and the
 /// SpEL type reference need `(` and a callee name or a lone `T`; OGNL
 /// static access needs two `@`, `#context` a `#`, the sandbox names an
-/// upper-case letter. `upper`: whether `b` holds an ASCII upper-case
-/// letter (the caller's byte-class pass over the value knows).
-pub(crate) fn may_match(b: &[u8], upper: bool) -> bool {
-    if memchr::memchr(b'(', b).is_some() {
+/// upper-case letter. `m`: the byte classes of `b` (the caller's pass over
+/// the value knows which of these bytes it holds).
+pub(crate) fn may_match(b: &[u8], m: u16) -> bool {
+    if m & PAREN != 0 {
         // An identifier starts at `T` unless a letter or `_` runs into it
         // (digits and `$` before it are tokens of their own).
-        let spel_t = memchr::memchr_iter(b'T', b).any(|p| {
-            (p == 0 || !is_ident_start(b[p - 1])) && b.get(p + 1).is_none_or(|&c| !is_ident(c))
-        });
+        let spel_t = m & BIG_T != 0
+            && memchr::memchr_iter(b'T', b).any(|p| {
+                (p == 0 || !is_ident_start(b[p - 1])) && b.get(p + 1).is_none_or(|&c| !is_ident(c))
+            });
         if spel_t || CALLS.any_in(b) {
             return true;
         }
     }
-    memchr::memchr_iter(b'@', b).nth(1).is_some()
-        || (memchr::memchr(b'#', b).is_some() && CONTEXT.find(b).is_some())
-        || (upper && SANDBOX.any_in(b))
+    (m & AT != 0 && memchr::memchr_iter(b'@', b).nth(1).is_some())
+        || (m & HASH != 0 && CONTEXT.find(b).is_some())
+        || (m & UPPER != 0 && SANDBOX.any_in(b))
 }
 
-/// Scans `b` and pushes at most one hit; `upper` as for [`may_match`].
-pub(crate) fn scan(b: &[u8], upper: bool, out: &mut Vec<Hit>) {
-    if may_match(b, upper) {
+/// Scans `b` and pushes at most one hit; `m` as for [`may_match`].
+pub(crate) fn scan(b: &[u8], m: u16, out: &mut Vec<Hit>) {
+    if may_match(b, m) {
         scan_tokens(b, out);
     }
 }
@@ -343,9 +345,13 @@ fn check(b: &[u8], ring: &Ring) -> Option<(usize, f32, &'static str)> {
 mod tests {
     use super::*;
 
+    fn byte_classes(b: &[u8]) -> u16 {
+        crate::classes::ByteClasses::of(b).java()
+    }
+
     fn conf(s: &str) -> f32 {
         let mut out = Vec::new();
-        scan(s.as_bytes(), has_upper(s.as_bytes()), &mut out);
+        scan(s.as_bytes(), byte_classes(s.as_bytes()), &mut out);
         out.first().map_or(0.0, |h| h.confidence)
     }
 
@@ -384,17 +390,13 @@ mod tests {
         proptest::collection::vec(proptest::sample::select(atoms), 0..14).prop_map(|v| v.concat())
     }
 
-    fn has_upper(b: &[u8]) -> bool {
-        b.iter().any(u8::is_ascii_uppercase)
-    }
-
     proptest::proptest! {
         #[test]
         fn prefilter_never_hides_a_hit(v in javaish()) {
             let mut out = Vec::new();
             scan_tokens(&v, &mut out);
             if !out.is_empty() {
-                proptest::prop_assert!(may_match(&v, has_upper(&v)), "{:?}", String::from_utf8_lossy(&v));
+                proptest::prop_assert!(may_match(&v, byte_classes(&v)), "{:?}", String::from_utf8_lossy(&v));
             }
         }
     }
@@ -410,20 +412,20 @@ mod tests {
             "x.getClass().getMethod(",
             "5T(a.b.C)",
         ] {
-            assert!(may_match(s.as_bytes(), has_upper(s.as_bytes())), "{s}");
+            assert!(may_match(s.as_bytes(), byte_classes(s.as_bytes())), "{s}");
         }
         assert!(!may_match(
             b"1' and sleep(5)#",
-            has_upper(b"1' and sleep(5)#")
+            byte_classes(b"1' and sleep(5)#")
         ));
-        assert!(!may_match(b"Tom (the cat)", has_upper(b"Tom (the cat)")));
+        assert!(!may_match(b"Tom (the cat)", byte_classes(b"Tom (the cat)")));
         assert!(!may_match(
             b"bancroft@lawn.mc",
-            has_upper(b"bancroft@lawn.mc")
+            byte_classes(b"bancroft@lawn.mc")
         ));
         assert!(!may_match(
             b"the new context",
-            has_upper(b"the new context")
+            byte_classes(b"the new context")
         ));
     }
 

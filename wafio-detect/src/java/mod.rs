@@ -66,19 +66,25 @@ fn may_name_gadget(b: &[u8]) -> bool {
     memchr::memchr_iter(b'.', b).any(|p| GADGET_HEADS.iter().any(|h| b[..p].ends_with(h)))
 }
 
-const RAW: u8 = 1;
-const ZERO: u8 = 2;
-const UPPER_O: u8 = 4;
-const DOLLAR: u8 = 8;
-const EXPR: u8 = 16;
-const GADGET: u8 = 32;
-const HEX_D: u8 = 64;
+const RAW: u16 = 1;
+const ZERO: u16 = 2;
+const UPPER_O: u16 = 4;
+const DOLLAR: u16 = 8;
+const GADGET: u16 = 32;
+const HEX_D: u16 = 64;
 /// An ASCII upper-case letter (for [`expr::scan`]).
-const UPPER: u8 = 128;
+const UPPER: u16 = 128;
+// `(`, `@`, `#` and `T`: each shape [`expr::scan`] looks for needs one.
+const PAREN: u16 = 16;
+const AT: u16 = 256;
+const HASH: u16 = 512;
+const BIG_T: u16 = 1024;
+const EXPR: u16 = PAREN | AT | HASH;
 
-/// One pass over the value tells which checks can match at all.
-const BYTE_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
+/// One pass over the value tells which checks can match at all (one lane
+/// of [`crate::classes::ByteClasses`]).
+pub(crate) const BYTE_CLASS: [u16; 256] = {
+    let mut t = [0u16; 256];
     let mut c = b'A';
     while c <= b'Z' {
         t[c as usize] = UPPER;
@@ -89,10 +95,11 @@ const BYTE_CLASS: [u8; 256] = {
     t[b'd' as usize] = HEX_D;
     t[b'D' as usize] = HEX_D | UPPER;
     t[b'O' as usize] = UPPER_O | UPPER;
+    t[b'T' as usize] = BIG_T | UPPER;
     t[b'$' as usize] = DOLLAR;
-    t[b'(' as usize] = EXPR;
-    t[b'@' as usize] = EXPR;
-    t[b'#' as usize] = EXPR;
+    t[b'(' as usize] = PAREN;
+    t[b'@' as usize] = AT;
+    t[b'#' as usize] = HASH;
     t[b'"' as usize] = GADGET;
     t[b'!' as usize] = GADGET;
     t
@@ -131,7 +138,7 @@ impl Detector for JavaDetector {
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
-        let m = b.iter().fold(0u8, |m, &c| m | BYTE_CLASS[c as usize]);
+        let m = view.classes().java();
         if m & !UPPER == 0 {
             return;
         }
@@ -143,7 +150,7 @@ impl Detector for JavaDetector {
             jndi(b, out);
         }
         if out.len() == before && m & EXPR != 0 {
-            expr::scan(b, m & UPPER != 0, out);
+            expr::scan(b, m, out);
         }
         if out.len() == before && m & GADGET != 0 {
             self.gadget(b, out);
@@ -152,7 +159,7 @@ impl Detector for JavaDetector {
 }
 
 impl JavaDetector {
-    fn serialized(&self, b: &[u8], m: u8, out: &mut Vec<Hit>) {
+    fn serialized(&self, b: &[u8], m: u16, out: &mut Vec<Hit>) {
         let raw = if m & RAW != 0 {
             memchr::memmem::find(b, &[0xAC, 0xED, 0x00, 0x05])
                 .map(|p| (p, "Java serialized object stream (AC ED 00 05)"))

@@ -80,6 +80,19 @@ pub(crate) static SENSITIVE: &[Sensitive] = &[
     s("error_log", &[], 0.6, false),
 ];
 
+/// The longest name of [`SENSITIVE`]: a longer value is none of them.
+const LONGEST_NAME: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < SENSITIVE.len() {
+        if SENSITIVE[i].name.len() > n {
+            n = SENSITIVE[i].name.len();
+        }
+        i += 1;
+    }
+    n
+};
+
 pub(crate) static SENSITIVE_AC: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
@@ -145,9 +158,10 @@ fn may_hold_sensitive(b: &[u8]) -> bool {
     if memchr::memchr2(b'/', b'\\', b).is_some() || DOTDOT.find(b).is_some() {
         return true;
     }
-    if SENSITIVE
-        .iter()
-        .any(|s| b.eq_ignore_ascii_case(s.name.as_bytes()))
+    if b.len() <= LONGEST_NAME
+        && SENSITIVE
+            .iter()
+            .any(|s| b.eq_ignore_ascii_case(s.name.as_bytes()))
     {
         return true;
     }

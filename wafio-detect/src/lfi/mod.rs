@@ -50,7 +50,33 @@ pub struct LfiDetector {}
 
 /// Bytes that can start or take part in anything this detector reports:
 /// `/ \ : . %` and multi-byte sequences.
-static INTERESTING: [bool; 256] = crate::byte_table(b"/\\:.%", 0x80);
+const INTERESTING: [bool; 256] = crate::byte_table(b"/\\:.%", 0x80);
+
+// Bits of [`BYTE_CLASS`].
+/// An [`INTERESTING`] byte.
+const ANY_INTERESTING: u8 = 1;
+/// `x` or `X`, which a hex spelling (`0x2e`) needs.
+const HEX_X: u8 = 2;
+/// `:`, which a stream wrapper needs.
+const COLON: u8 = 4;
+
+/// The class bits of each byte (one lane of
+/// [`crate::classes::ByteClasses`]): which of the value-wide searches below
+/// can find anything.
+pub(crate) const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if INTERESTING[c] {
+            t[c] = ANY_INTERESTING;
+        }
+        c += 1;
+    }
+    t[b'x' as usize] |= HEX_X;
+    t[b'X' as usize] |= HEX_X;
+    t[b':' as usize] |= COLON;
+    t
+};
 
 /// `0x2e`-style spellings of dots and separators.
 fn has_hex_spelling(b: &[u8]) -> bool {
@@ -158,14 +184,24 @@ fn for_each_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
     }
 }
 
+/// The first [`INTERESTING`] byte of `b` at or after `from`.
+fn next_interesting(b: &[u8], from: usize) -> Option<usize> {
+    b[from..]
+        .iter()
+        .position(|&c| INTERESTING[c as usize])
+        .map(|k| from + k)
+}
+
 /// [`for_each_token`] restricted to the tokens holding an
 /// [`INTERESTING`] byte. Each is found from its first interesting byte and
 /// widened to its delimiters (the two byte classes are disjoint), so the
 /// bytes between such tokens are read once, with one table load each.
-fn for_each_interesting_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
+/// `first`: the first interesting byte of `b` (the caller has looked for
+/// it), or `None`.
+fn for_each_interesting_token(b: &[u8], first: Option<usize>, mut f: impl FnMut(usize, usize)) {
     let mut from = 0;
-    while let Some(k) = b[from..].iter().position(|&c| INTERESTING[c as usize]) {
-        let p = from + k;
+    let mut next = first;
+    while let Some(p) = next {
         let start = b[from..p]
             .iter()
             .rposition(|&c| is_delim(c))
@@ -176,6 +212,7 @@ fn for_each_interesting_token(b: &[u8], mut f: impl FnMut(usize, usize)) {
             .map_or(b.len(), |d| p + d);
         f(start, end);
         from = end;
+        next = next_interesting(b, from);
     }
 }
 
@@ -275,9 +312,15 @@ impl Detector for LfiDetector {
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
+        let m = view.classes().lfi();
         // A token can only spell a dot in hex if the value does.
-        let value_hex = has_hex_spelling(b);
-        if !b.iter().any(|&c| INTERESTING[c as usize]) && !value_hex {
+        let value_hex = m & HEX_X != 0 && has_hex_spelling(b);
+        let first = if m & ANY_INTERESTING != 0 {
+            next_interesting(b, 0)
+        } else {
+            None
+        };
+        if first.is_none() && !value_hex {
             return;
         }
         let mut best = Best { hit: None };
@@ -291,7 +334,7 @@ impl Detector for LfiDetector {
                 }
             });
         } else {
-            for_each_interesting_token(b, |start, end| {
+            for_each_interesting_token(b, first, |start, end| {
                 score_token(&b[start..end], start, &mut best)
             });
         }
@@ -313,7 +356,7 @@ impl Detector for LfiDetector {
             };
             best.offer("sensitive-file", conf, h.start..h.end, reason);
         });
-        if memchr::memchr(b':', b).is_some() {
+        if m & COLON != 0 {
             files::find_wrappers(b, |h| {
                 best.offer(h.class, h.confidence, h.start..h.end, h.reason)
             });
@@ -348,7 +391,7 @@ mod tests {
                 }
             });
             let mut some = Vec::new();
-            for_each_interesting_token(&v, |s, e| some.push((s, e)));
+            for_each_interesting_token(&v, next_interesting(&v, 0), |s, e| some.push((s, e)));
             proptest::prop_assert_eq!(all, some);
         }
     }

@@ -48,24 +48,24 @@ impl Detector for PhpDetector {
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
-        let m = b.iter().fold(0u8, |m, &c| m | BYTE_CLASS[c as usize]);
+        let m = view.classes().php();
         if m & COLON != 0 {
             colons(b, out);
         }
         // Every code shape needs a call, a backtick, a quoted include or a
         // tag, and names a variable, a tag or one of the functions judged.
-        if m & CODE != 0 && may_be_code(b) {
+        if m & CODE != 0 && may_be_code(b, m) {
             code(b, out);
         }
     }
 }
 
-/// What every [`code`] finding needs in the value: a variable or `${`
-/// (`$`), an open tag (`<?`, which the backtick rule needs too), or the
-/// name of a function [`judge`] looks for (a callback is named by an
-/// [`EXEC_FUNCS`] string, `shell_exec`/`pcntl_exec` contain `exec`).
+/// What every [`code`] finding needs in the value besides a `$` (a
+/// variable or `${`, which the byte-class pass sees): an open tag (`<?`,
+/// which the backtick rule needs too), or the name of a function [`judge`]
+/// looks for (a callback is named by an [`EXEC_FUNCS`] string,
+/// `shell_exec`/`pcntl_exec` contain `exec`).
 const CODE_NEEDLES: &[&str] = &[
-    "$",
     "<?",
     "system",
     "exec",
@@ -84,17 +84,20 @@ const CODE_NEEDLES: &[&str] = &[
 static CODE_FINDER: std::sync::LazyLock<crate::needles::CiNeedles> =
     std::sync::LazyLock::new(|| crate::needles::CiNeedles::new(CODE_NEEDLES));
 
-/// Whether [`code`] can find anything in `b`: one search instead of the
-/// token scan on values that are clearly not PHP (SQL, prose with quotes).
-fn may_be_code(b: &[u8]) -> bool {
-    CODE_FINDER.any_in(b)
+/// Whether [`code`] can find anything in `b` (`m`: its byte classes): a
+/// `$`, or one search instead of the token scan on values that are clearly
+/// not PHP (SQL, prose with quotes).
+fn may_be_code(b: &[u8], m: u8) -> bool {
+    m & DOLLAR != 0 || CODE_FINDER.any_in(b)
 }
 
 const COLON: u8 = 1;
 const CODE: u8 = 2;
+const DOLLAR: u8 = 4;
 
-/// One pass over the value tells which checks can match at all.
-const BYTE_CLASS: [u8; 256] = {
+/// One pass over the value tells which checks can match at all (one lane
+/// of [`crate::classes::ByteClasses`]).
+pub(crate) const BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     t[b':' as usize] = COLON;
     t[b'(' as usize] = CODE;
@@ -102,6 +105,7 @@ const BYTE_CLASS: [u8; 256] = {
     t[b'\'' as usize] = CODE;
     t[b'"' as usize] = CODE;
     t[b'?' as usize] = CODE;
+    t[b'$' as usize] = DOLLAR;
     t
 };
 
@@ -616,9 +620,10 @@ mod tests {
 
     #[test]
     fn code_prefilter_covers_every_judged_name() {
+        let may = |b: &[u8]| may_be_code(b, crate::classes::ByteClasses::of(b).php());
         for name in EXEC_FUNCS.iter().chain(INCLUDES) {
-            assert!(may_be_code(name), "{}", String::from_utf8_lossy(name));
-            assert!(may_be_code(&name.to_ascii_uppercase()));
+            assert!(may(name), "{}", String::from_utf8_lossy(name));
+            assert!(may(&name.to_ascii_uppercase()));
         }
         for s in [
             "phpinfo()",
@@ -627,10 +632,10 @@ mod tests {
             "<?=`id`?>",
             "${x}",
         ] {
-            assert!(may_be_code(s.as_bytes()), "{s}");
+            assert!(may(s.as_bytes()), "{s}");
         }
         // SQL with calls and quotes is not looked at token by token.
-        assert!(!may_be_code(b"1' and sleep(5) and 'a'='a"));
+        assert!(!may(b"1' and sleep(5) and 'a'='a"));
         assert_eq!(best("1' and sleep(5) and 'a'='a"), 0.0);
     }
 

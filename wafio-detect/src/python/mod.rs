@@ -45,7 +45,7 @@ impl Detector for PythonDetector {
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
         let b = view.bytes();
         let Some(&first) = b.first() else { return };
-        let m = b.iter().fold(0u8, |m, &c| m | BYTE_CLASS[c as usize]);
+        let m = view.classes().python();
         let pickle_start =
             first == 0x80 || (m & NEWLINE != 0 && matches!(first, b'c' | b'(' | b'i'));
         if pickle_start && pickle_hit(b, out) {
@@ -116,7 +116,7 @@ static CODE_FINDERS: std::sync::LazyLock<[crate::needles::Needles; 4]> =
 /// Whether [`scan`] can find anything in `b` (see [`CODE_NEEDLES`]); `m`
 /// is the union of the [`BYTE_CLASS`] bits of `b`.
 fn may_be_code(b: &[u8], m: u8) -> bool {
-    let dot = memchr::memchr(b'.', b).is_some();
+    let dot = m & DOT != 0;
     let opener = m & OPENER != 0;
     CODE_FINDERS[2 * usize::from(dot) + usize::from(opener)].any_in(b)
 }
@@ -128,11 +128,14 @@ const PAREN: u8 = 4;
 const UNDERSCORE: u8 = 8;
 /// `{` or `%`: one of them is in every template opener.
 const OPENER: u8 = 16;
+/// `.`, which module calls need.
+const DOT: u8 = 32;
 /// Bytes without which [`scan`] finds no code outside a dunder access.
 const CODE: u8 = PAREN | OPENER;
 
-/// One pass over the value tells which checks can match at all.
-const BYTE_CLASS: [u8; 256] = {
+/// One pass over the value tells which checks can match at all (one lane
+/// of [`crate::classes::ByteClasses`]).
+pub(crate) const BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     t[b'\n' as usize] = NEWLINE;
     t[b'!' as usize] = BANG;
@@ -140,6 +143,7 @@ const BYTE_CLASS: [u8; 256] = {
     t[b'{' as usize] = OPENER;
     t[b'%' as usize] = OPENER;
     t[b'_' as usize] = UNDERSCORE;
+    t[b'.' as usize] = DOT;
     t
 };
 

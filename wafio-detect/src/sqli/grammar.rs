@@ -917,12 +917,31 @@ impl<'a> Scan<'a> {
     /// Scans `from..` for evidence (see the module docs).
     fn evidence(&mut self, from: usize, cap: usize) {
         self.cut = self.first_invalid(from).min(cap);
+        let t = self.t;
         let mut i = from;
-        while i < self.t.len() {
+        while i < t.len() {
+            let tk = t[i].tk;
+            // No rule starts at a literal, a word, a variable, `NOT`,
+            // arithmetic, `,`, `)` or an unknown byte: they are passed over
+            // before the checks below (the match has no arm for them).
+            if matches!(
+                tk,
+                Tk::Str { .. }
+                    | Tk::Num
+                    | Tk::Word
+                    | Tk::Var
+                    | Tk::Not
+                    | Tk::Arith
+                    | Tk::Comma
+                    | Tk::RParen
+                    | Tk::Other
+            ) {
+                i += 1;
+                continue;
+            }
             if self.best.is_some_and(|b| b.confidence >= CERTAIN) {
                 return;
             }
-            let tk = self.t[i].tk;
             match tk {
                 Tk::Kw(Kw::Union) => self.union_at(i),
                 Tk::Semi => {
@@ -1481,8 +1500,9 @@ fn match_parens(t: &[Token]) -> ([u8; MAX_TOKENS], usize) {
     let mut close = [NO_MATCH; MAX_TOKENS];
     let mut stack = [0u8; MAX_TOKENS];
     let mut depth = 0usize;
+    let t = &t[..t.len().min(MAX_TOKENS)];
     let mut first_union = t.len();
-    for (k, tok) in t.iter().enumerate().take(MAX_TOKENS) {
+    for (k, tok) in t.iter().enumerate() {
         match tok.tk {
             Tk::LParen => {
                 stack[depth] = k as u8;

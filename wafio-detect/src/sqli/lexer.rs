@@ -259,7 +259,7 @@ static WORD_NOT_NBSP: [bool; 256] = {
 
 /// Word bytes: ASCII letters and digits, `_`, `$` and non-ASCII. One table
 /// load per byte (the lexer's hottest test).
-static WORD_BYTE: [bool; 256] = {
+const WORD_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {
@@ -502,6 +502,15 @@ static WORD_INDEX: [[u8; BUCKET]; BUCKETS] = {
     let mut t = [[EMPTY; BUCKET]; BUCKETS];
     let mut i = 0;
     while i < WORDS.len() {
+        // What [`fold`] relies on: lower-case letters, and `_` only inside
+        // (the hash reads the first, second and last bytes).
+        let w = WORDS[i].0;
+        let mut j = 0;
+        while j < w.len() {
+            let inner = j > 1 && j + 1 < w.len();
+            assert!(w[j].is_ascii_lowercase() || (w[j] == b'_' && inner));
+            j += 1;
+        }
         let h = word_hash(WORDS[i].0);
         let mut k = 0;
         while t[h][k] != EMPTY {
@@ -555,6 +564,10 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// What a word (in any ASCII case) is when not followed by `(`.
 /// `EQV`/`IMP` are MS Access logic operators, `BINARY x` is unary in MySQL,
 /// the `current_*`/`utc_*` words are niladic functions called without `()`.
+///
+/// Inlined into the lexer: most identifiers (`chr`, `dual`) fail the length
+/// and first-letter test without a call; the hash lookup stays out of line.
+#[inline]
 fn classify_word(w: &[u8]) -> Tk {
     if w.len() < 2 || w.len() > MAX_WORD {
         return Tk::Word;
@@ -562,21 +575,43 @@ fn classify_word(w: &[u8]) -> Tk {
     if WORD_SHAPES[shape_slot(w[0])] & (1 << w.len()) == 0 {
         return Tk::Word;
     }
-    for &k in &WORD_INDEX[word_hash_lower(w)] {
+    lookup_word(w)
+}
+
+/// [`classify_word`] of a word whose first letter and length some keyword
+/// has: the hash lookup, out of line.
+#[inline(never)]
+fn lookup_word(w: &[u8]) -> Tk {
+    let n = w.len();
+    let h = hash_parts(n, fold(w[0]), fold(w[1]), fold(w[n - 1]));
+    for &k in &WORD_INDEX[h] {
         if k == EMPTY {
             break;
         }
         let (name, tk) = WORDS[k as usize];
-        if same(name, w) {
+        if name.len() == n && name.iter().zip(w).all(|(&a, &c)| fold(a) == fold(c)) {
             return tk;
         }
     }
     Tk::Word
 }
 
+/// ASCII case folding for [`lookup_word`], one `or` per byte. The
+/// [`WORDS`] names hold lower-case letters and `_` (checked when
+/// [`WORD_INDEX`] is built); a byte of a word (a letter, digit, `_`, `$` or
+/// non-ASCII byte) folds like a name byte only when it is that byte or,
+/// for a letter, the same letter in upper case: `_` folds to DEL, which is
+/// no word byte, and digits, `$` and non-ASCII bytes fold to bytes no name
+/// byte folds to. The hash reads letters of the names, so a word that can
+/// match hashes as its lower-case spelling does.
+#[inline]
+fn fold(c: u8) -> u8 {
+    c | 0x20
+}
+
 /// Bytes of a *plain* value (see [`plain_words`]): word bytes other than
 /// NBSP, the four ordinary whitespace bytes, `,` and `.`.
-static PLAIN_BYTE: [bool; 256] = {
+pub(crate) const PLAIN_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {
@@ -891,34 +926,23 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
         }
         let start = i;
         let c = b[i];
-        // A line comment followed by more code on later lines is
-        // whitespace (`1#x\nAND#y\n1=1`); one that runs to the end of the
-        // value is a token (it truncates the statement).
-        if c == b'#' || (c == b'-' && b.get(i + 1) == Some(&b'-')) {
-            let e = line_end(b, i);
-            if e < b.len() && skip_trivia(b, e) < b.len() {
-                out.odd_space = true;
-                i = e;
-                continue;
-            }
-        }
-        if c == b'\\' {
-            if b.get(i + 1) == Some(&b'N') {
-                out.push(Token {
-                    tk: Tk::Kw(Kw::Null),
-                    start: start as u32,
-                    end: (i + 2) as u32,
-                });
-                i += 2;
-                continue;
-            }
-            // A stray backslash outside a string separates tokens for
-            // MySQL's lexer (`\1=\1AND\1=\1`).
-            out.odd_space = true;
-            i += 1;
-            continue;
-        }
         let tk = match c {
+            b'\\' => {
+                if b.get(i + 1) == Some(&b'N') {
+                    out.push(Token {
+                        tk: Tk::Kw(Kw::Null),
+                        start: start as u32,
+                        end: (i + 2) as u32,
+                    });
+                    i += 2;
+                    continue;
+                }
+                // A stray backslash outside a string separates tokens for
+                // MySQL's lexer (`\1=\1AND\1=\1`).
+                out.odd_space = true;
+                i += 1;
+                continue;
+            }
             b'\'' | b'"' => {
                 let (end, closed) = scan_quoted(b, i + 1, c);
                 i = end;
@@ -938,7 +962,17 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
                 Tk::Word
             }
             b'0'..=b'9' => {
-                i = scan_number(b, i);
+                // Most numbers are a run of digits (`113`), read here; one
+                // that goes on as a fraction, an exponent or a hex or
+                // binary literal is read by `scan_number`.
+                let mut j = i + 1;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                i = match b.get(j) {
+                    Some(b'.' | b'e' | b'E' | b'x' | b'X' | b'b' | b'B') => scan_number(b, i),
+                    _ => j,
+                };
                 // `0_3`, `9abc` are identifiers in MySQL; `1union`, `1and`
                 // split into a number and a keyword.
                 let j = word_end(b, i);
@@ -975,14 +1009,25 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
                     Tk::Var
                 }
             }
-            b'#' => {
-                i = line_end(b, i);
-                Tk::Comment(Cm::Hash)
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                let strict = b.get(i + 2).is_none_or(|&c| is_space(c));
-                i = line_end(b, i);
-                Tk::Comment(if strict { Cm::Dash } else { Cm::Loose })
+            // A line comment followed by more code on later lines is
+            // whitespace (`1#x\nAND#y\n1=1`); one that runs to the end of
+            // the value is a token (it truncates the statement).
+            b'#' | b'-' if c == b'#' || b.get(i + 1) == Some(&b'-') => {
+                let e = line_end(b, i);
+                if e < b.len() && skip_trivia(b, e) < b.len() {
+                    out.odd_space = true;
+                    i = e;
+                    continue;
+                }
+                let cm = if c == b'#' {
+                    Cm::Hash
+                } else if b.get(i + 2).is_none_or(|&c| is_space(c)) {
+                    Cm::Dash
+                } else {
+                    Cm::Loose
+                };
+                i = e;
+                Tk::Comment(cm)
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 // An unterminated block comment (terminated ones were
@@ -1046,7 +1091,8 @@ fn lex_into(b: &[u8], ctx: Context, out: &mut Sink<'_>) {
             }
             _ if word_at(b, i) => {
                 // A string with a prefix: N'..', X'..', _utf8'..', E'..'.
-                let mut j = word_end(b, i);
+                // (`b[i]` is a word byte: the run goes on from `i + 1`.)
+                let mut j = word_end(b, i + 1);
                 if j < b.len() && b[j] == b'\'' && is_string_prefix(&b[i..j]) {
                     let (end, closed) = scan_quoted(b, j + 1, b'\'');
                     i = end;
@@ -1254,6 +1300,15 @@ mod tests {
         assert_eq!(classify_word(b"union"), Tk::Kw(Kw::Union));
         assert_eq!(classify_word(b"xor"), Tk::Logic);
         assert_eq!(classify_word(b"unionx"), Tk::Word);
+        // Case folding matches letters only: `_`, digits and non-ASCII
+        // bytes stay apart from the letters one bit away.
+        assert_eq!(classify_word(b"Current_Date"), Tk::Func(FnClass::Info));
+        assert_eq!(classify_word(b"s\xc5lect"), Tk::Word);
+        assert_eq!(classify_word(b"\xd3r"), Tk::Word);
+        assert_eq!(classify_word(b"a\x13"), Tk::Word);
+        for &(name, tk) in WORDS {
+            assert_eq!(classify_word(&name.to_ascii_uppercase()), tk);
+        }
         // Every listed function is found through the hash index.
         for &(name, class) in FUNCS {
             assert_eq!(classify_function(name), class, "{name:?}");

@@ -23,8 +23,8 @@
 //!
 //! # Limits and cost
 //! - A value made only of word bytes and `. _ - @ : /` (no space, no
-//!   punctuation that SQL needs, no `--`) is rejected before lexing, with
-//!   one table lookup per byte. So is prose made of plain words, numbers,
+//!   punctuation that SQL needs, no `--`) is rejected before lexing, from
+//!   the view's byte classes (one pass shared by the detectors). So is prose made of plain words, numbers,
 //!   spaces, commas and dots in which no word is a SQL keyword or operator
 //!   word (`calle mayor 5, 2`): no context can break out of it and no
 //!   evidence rule has a token to start from.
@@ -86,8 +86,8 @@ use self::lexer::{Context, Tokens};
 pub struct SqliDetector {}
 
 /// Bytes that cannot start or join SQL syntax beyond a single word:
-/// letters, digits, `_ . - @ : /` and non-ASCII. One table load per byte.
-static INERT: [bool; 256] = {
+/// letters, digits, `_ . - @ : /` and non-ASCII.
+const INERT: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {
@@ -100,13 +100,40 @@ static INERT: [bool; 256] = {
     t
 };
 
+// Bits of [`BYTE_CLASS`].
+/// A byte that is not [`INERT`].
+const NOT_INERT: u8 = 1;
+/// `-` (a `--` comment is all a value of inert bytes can hold).
+const DASH: u8 = 2;
+/// `'`: the single-quoted context can break out.
+const SQUOTE: u8 = 4;
+/// `"`: the double-quoted context can break out.
+const DQUOTE: u8 = 8;
+/// A byte that is not [`lexer::PLAIN_BYTE`]: the value is not plain words.
+const NOT_PLAIN: u8 = 16;
+
+/// The class bits of each byte (one lane of
+/// [`crate::classes::ByteClasses`]).
+pub(crate) const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if !INERT[c] {
+            t[c] = NOT_INERT;
+        }
+        if !lexer::PLAIN_BYTE[c] {
+            t[c] |= NOT_PLAIN;
+        }
+        c += 1;
+    }
+    t[b'-' as usize] |= DASH;
+    t[b'\'' as usize] |= SQUOTE;
+    t[b'"' as usize] |= DQUOTE;
+    t
+};
+
 thread_local! {
     static TOKENS: std::cell::RefCell<Tokens> = const { std::cell::RefCell::new(Tokens::new()) };
-}
-
-#[inline]
-fn is_inert(c: u8) -> bool {
-    INERT[c as usize]
 }
 
 fn context_phrase(ctx: Context) -> &'static str {
@@ -181,32 +208,36 @@ fn reason(statement: bool, ctx: Context, class: &str) -> &'static str {
 }
 
 impl SqliDetector {
-    /// Analyses `bytes` and returns the strongest verdict and its context.
-    fn verdict(&self, b: &[u8]) -> Option<(Verdict, Context)> {
+    /// Analyses `b` (`m`: its [`BYTE_CLASS`] bits) and returns the
+    /// strongest verdict and its context.
+    fn verdict(&self, b: &[u8], m: u8) -> Option<(Verdict, Context)> {
         let dashes = || memchr::memchr_iter(b'-', b).any(|p| b.get(p + 1) == Some(&b'-'));
-        if b.iter().all(|&c| is_inert(c)) && !dashes() {
+        if m & NOT_INERT == 0 && !(m & DASH != 0 && dashes()) {
             return None;
         }
         // Prose without SQL punctuation or SQL words (`calle mayor 5, 2`).
-        if lexer::plain_words(b) {
+        if m & NOT_PLAIN == 0 && lexer::plain_words(b) {
             return None;
         }
         // The token buffer (1.5 KiB) is kept per thread rather than set up
         // for every value; `lex` resets it. Should it ever be in use (it is
         // not re-entered), a fresh one on the stack does the same work.
         TOKENS.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut toks) => self.verdict_with(b, &mut toks),
-            Err(_) => self.verdict_with(b, &mut Tokens::new()),
+            Ok(mut toks) => self.verdict_with(b, m, &mut toks),
+            Err(_) => self.verdict_with(b, m, &mut Tokens::new()),
         })
     }
 
-    fn verdict_with(&self, b: &[u8], toks: &mut Tokens) -> Option<(Verdict, Context)> {
+    fn verdict_with(&self, b: &[u8], m: u8, toks: &mut Tokens) -> Option<(Verdict, Context)> {
         let mut best: Option<(Verdict, Context)> = None;
         for ctx in [Context::Bare, Context::Single, Context::Double] {
-            if let Some(q) = ctx.quote() {
-                if memchr::memchr(q, b).is_none() {
-                    continue;
-                }
+            let quote = match ctx {
+                Context::Bare => None,
+                Context::Single => Some(SQUOTE),
+                Context::Double => Some(DQUOTE),
+            };
+            if quote.is_some_and(|q| m & q == 0) {
+                continue;
             }
             lexer::lex(b, ctx, toks);
             if let Some(v) = grammar::analyze(b, ctx, toks.as_slice(), toks.odd_space) {
@@ -228,7 +259,7 @@ impl Detector for SqliDetector {
     }
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
-        let Some((v, ctx)) = self.verdict(view.bytes()) else {
+        let Some((v, ctx)) = self.verdict(view.bytes(), view.classes().sqli()) else {
             return;
         };
         out.push(Hit {
@@ -244,15 +275,19 @@ impl Detector for SqliDetector {
 mod tests {
     use super::*;
 
+    fn classes(b: &[u8]) -> u8 {
+        crate::classes::ByteClasses::of(b).sqli()
+    }
+
     fn best(s: &str) -> Option<(&'static str, f32)> {
         SqliDetector::default()
-            .verdict(s.as_bytes())
+            .verdict(s.as_bytes(), classes(s.as_bytes()))
             .map(|(v, _)| (v.class, v.confidence))
     }
 
     /// The full analysis, without the plain-words shortcut.
     fn full(b: &[u8]) -> Option<(Verdict, Context)> {
-        SqliDetector::default().verdict_with(b, &mut Tokens::new())
+        SqliDetector::default().verdict_with(b, classes(b), &mut Tokens::new())
     }
 
     #[test]
@@ -386,7 +421,9 @@ mod tests {
 
     #[test]
     fn inert_values_skip_lexing() {
-        assert!(is_inert(b'a') && is_inert(b'-') && !is_inert(b' ') && !is_inert(b'\''));
+        assert!(INERT[b'a' as usize] && INERT[b'-' as usize]);
+        assert!(!INERT[b' ' as usize] && !INERT[b'\'' as usize]);
+        assert_eq!(classes(b"celeste_bryon@skullride.ki") & NOT_INERT, 0);
         assert!(best("celeste_bryon@skullride.ki").is_none());
     }
 }

@@ -57,7 +57,7 @@ impl Detector for SsrfDetector {
     }
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
-        scan(view.bytes(), out);
+        scan(view.bytes(), view.classes().ssrf(), out);
     }
 }
 
@@ -160,18 +160,31 @@ fn ends_authority(c: u8) -> bool {
         || c < 0x20
 }
 
-/// Scans one view.
-pub(crate) fn scan(b: &[u8], out: &mut Vec<Hit>) {
+/// The class bits of each byte (one lane of
+/// [`crate::classes::ByteClasses`]): [`COLON`] for `:`.
+pub(crate) const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b':' as usize] = COLON;
+    t
+};
+
+/// A `:`, which every URL with a scheme needs.
+const COLON: u8 = 1;
+
+/// Scans one view, `b`; `m`: its [`BYTE_CLASS`] bits.
+pub(crate) fn scan(b: &[u8], m: u8, out: &mut Vec<Hit>) {
     let found_before = out.len();
     let lead = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
     if b[lead..].starts_with(b"//") || b[lead..].starts_with(b"\\\\") {
         check_url(b, lead, lead + 2, None, out);
     }
-    for (n, colon) in memchr::memchr_iter(b':', b).enumerate() {
-        if n >= MAX_COLONS {
-            break;
+    if m & COLON != 0 {
+        for (n, colon) in memchr::memchr_iter(b':', b).enumerate() {
+            if n >= MAX_COLONS {
+                break;
+            }
+            check_colon(b, colon, out);
         }
-        check_colon(b, colon, out);
     }
     if out.len() == found_before {
         check_bare(b, out);
@@ -359,7 +372,8 @@ mod tests {
 
     fn best(s: &str) -> f32 {
         let mut out = Vec::new();
-        scan(s.as_bytes(), &mut out);
+        let m = crate::classes::ByteClasses::of(s.as_bytes()).ssrf();
+        scan(s.as_bytes(), m, &mut out);
         out.iter().map(|h| h.confidence).fold(0.0, f32::max)
     }
 

@@ -95,9 +95,10 @@ impl Detector for XssDetector {
         if b.len() < 4 {
             return;
         }
-        // One pass tells which bytes the value holds; each check runs only
-        // when the bytes it needs are there.
-        let m = byte_classes(b);
+        // The view's byte classes (one pass shared with other detectors)
+        // tell which bytes the value holds; each check runs only when the
+        // bytes it needs are there.
+        let m = view.classes().xss();
         if m & TRIGGER == 0 {
             return;
         }
@@ -163,8 +164,9 @@ const DASH: u16 = 1 << 14;
 const TRIGGER: u16 =
     LT | COLON | LBRACE | LPAREN | BACKTICK | EQ | DQUOTE | SQUOTE | PLUS | AMP | XBC | XEF;
 
-/// The class bit of each byte (0 for the bytes no check looks for).
-static BYTE_CLASS: [u16; 256] = {
+/// The class bit of each byte (0 for the bytes no check looks for); one
+/// lane of [`crate::classes::ByteClasses`].
+pub(crate) const BYTE_CLASS: [u16; 256] = {
     let mut t = [0u16; 256];
     t[b'<' as usize] = LT;
     t[b':' as usize] = COLON;
@@ -183,11 +185,6 @@ static BYTE_CLASS: [u16; 256] = {
     t[b'-' as usize] = DASH;
     t
 };
-
-/// The union of the class bits of the bytes of `b`.
-fn byte_classes(b: &[u8]) -> u16 {
-    b.iter().fold(0, |m, &c| m | BYTE_CLASS[c as usize])
-}
 
 /// Collects hits: one per class, strongest wins.
 struct Sink<'o> {
