@@ -755,7 +755,7 @@ impl Scratch {
         {
             return;
         }
-        for (key, value) in self.tx.drain() {
+        for (key, value) in self.tx.drain(..) {
             self.spare.put(key, value);
         }
         for m in self.matched.drain(..) {
@@ -854,22 +854,21 @@ impl Spare {
 }
 
 /// The buffer of variable `key`, inserted with kept buffers when missing.
-fn var_buffer<'m>(
-    map: &'m mut HashMap<String, Vec<u8>, impl std::hash::BuildHasher>,
-    key: &str,
-    spare: &mut Spare,
-) -> &'m mut Vec<u8> {
-    if !map.contains_key(key) {
-        let mut k = spare.string();
-        k.push_str(key);
-        map.insert(k, spare.bytes());
-    }
-    map.get_mut(key).expect("inserted above when missing")
+fn var_buffer<'m>(map: &'m mut TxMap, key: &str, spare: &mut Spare) -> &'m mut Vec<u8> {
+    let i = match map.get_index_of(key) {
+        Some(i) => i,
+        None => {
+            let mut k = spare.string();
+            k.push_str(key);
+            map.insert_full(k, spare.bytes()).0
+        }
+    };
+    &mut map[i]
 }
 
 /// Applies a `setvar` to a collection.
 fn set_var(
-    map: &mut HashMap<String, Vec<u8>, impl std::hash::BuildHasher>,
+    map: &mut TxMap,
     op: &SetVarOp,
     key: std::borrow::Cow<'_, str>,
     value: &[u8],
@@ -895,7 +894,8 @@ fn set_var(
             let _ = write!(v, "{n}");
         }
         SetVarOp::Delete => {
-            if let Some((k, v)) = map.remove_entry(key.as_ref()) {
+            // Removed in place: the others keep their order.
+            if let Some((k, v)) = map.shift_remove_entry(key.as_ref()) {
                 spare.put(k, v);
             }
         }
@@ -963,6 +963,39 @@ fn eval_value(
 #[cfg(test)]
 mod tests {
     use super::Spare;
+    use crate::engine::Engine;
+    use crate::request::HttpRequest;
+
+    #[test]
+    fn tx_variables_are_listed_in_the_order_they_were_first_set() {
+        // Rule 2 matches three TX variables; MATCHED_VAR_NAME is the last
+        // one listed, whatever the hasher's seed: the order of first set,
+        // kept when a variable is deleted or set again.
+        let engine = Engine::builder()
+            .rules_before(
+                "SecRuleEngine On\n\
+                 SecAction \"id:1,phase:1,pass,nolog,setvar:tx.zz=1,setvar:tx.aa=1,\
+                 setvar:tx.mm=1,setvar:tx.qq=1,setvar:!tx.aa,setvar:tx.zz=1\"\n\
+                 SecRule TX:/^(zz|aa|mm|qq)$/ \"@eq 1\" \"id:2,phase:1,pass,log,\
+                 msg:'%{MATCHED_VAR_NAME}'\"\n",
+            )
+            .build()
+            .expect("rules build");
+        let raw = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        // Each thread has its own TX map, so its own hasher seed.
+        std::thread::scope(|s| {
+            for _ in 0..20 {
+                s.spawn(|| {
+                    let req = HttpRequest::parse(raw, engine.request_limits()).expect("request");
+                    let mut tx = engine.transaction(&req);
+                    tx.process_request();
+                    let m = tx.matched().iter().find(|m| m.id == 2).expect("rule 2");
+                    assert_eq!(m.msg, "TX:qq");
+                    assert_eq!(m.matched_var_name, "TX:qq");
+                });
+            }
+        });
+    }
 
     #[test]
     fn spare_buffers_come_back_empty_and_within_the_caps() {

@@ -11,9 +11,12 @@ use std::collections::HashMap;
 use crate::ir::{Template, TemplatePart};
 use crate::request::RequestData;
 
-/// A transaction's `TX` collection: lower-cased keys. The hasher is seeded
-/// per process (keys can come from the request, as in rule 920450).
-pub type TxMap = HashMap<String, Vec<u8>, foldhash::fast::RandomState>;
+/// A transaction's `TX` collection: lower-cased keys, listed in the order
+/// they were first set (so `MATCHED_VAR` and the log of a rule matching
+/// several `TX` variables are the same on every run). The hasher is seeded
+/// per map (keys can come from the request, as in rule 920450), which
+/// decides lookups only, never the order.
+pub type TxMap = indexmap::IndexMap<String, Vec<u8>, foldhash::fast::RandomState>;
 
 /// How a target picks members of a collection.
 #[derive(Clone, Debug)]
