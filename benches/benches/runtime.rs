@@ -22,7 +22,11 @@
 // other processes compete for the cores. Wall time is printed too.
 // Also reported: events/s delivered and lost, the agent's reader CPU time
 // (kernel-side program time is part of the workload's time) and its
-// resident memory.
+// resident memory. Then, per case, one more monitored run with the kernel's
+// BPF run-time statistics on gives the time spent inside wafio's programs
+// per operation: a figure other load on the machine hardly moves (the CPU
+// time above varies by +-10% between runs on a shared VM), but without the
+// tracepoint's own cost.
 //
 // The workload runs in a child process (this binary re-executed with
 // WAFIO_BENCH_WORKER set) because the monitor never reports its own process.
@@ -32,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wafio_runtime::{default_watch, Monitor, MonitorConfig, WatchPrefix};
+use wafio_runtime::{default_watch, enable_run_time_stats, Monitor, MonitorConfig, WatchPrefix};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -130,6 +134,8 @@ struct Measured {
     base_cpu: Option<f64>,
     with_cpu: Option<f64>,
     with_wall_total: Duration,
+    /// Kernel program time and runs in the statistics run.
+    kernel: Option<(Duration, u64)>,
     delivered: u64,
     lost: u64,
     agent_cpu: f64,
@@ -142,9 +148,32 @@ fn min_opt<T: PartialOrd + Copy>(a: Option<T>, b: T) -> Option<T> {
     }
 }
 
-/// One monitored run: (wall, cpu, delivered, lost, agent cpu), or None when
-/// the monitor cannot start.
-fn monitored_run(prefix: &str, spec: &str) -> Option<(Duration, f64, u64, u64, f64)> {
+/// Kernel program time summed over the monitor's programs, and their runs.
+fn kernel_time(m: &Monitor) -> (Duration, u64) {
+    m.program_stats()
+        .iter()
+        .fold((Duration::ZERO, 0), |(t, n), p| {
+            (t + p.run_time, n + p.run_count)
+        })
+}
+
+/// One monitored run: (wall, cpu, delivered, lost, agent cpu, kernel program
+/// time and runs during the workload), or None when the monitor cannot
+/// start. The kernel time is counted only with `stats` (the kernel's run-time
+/// statistics, which add two clock reads per program run, so the runs whose
+/// CPU time is compared go without them).
+fn monitored_run(prefix: &str, spec: &str, stats: bool) -> Option<MonitoredRun> {
+    let _stats = if stats {
+        match enable_run_time_stats() {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                eprintln!("kernel program time not measured: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let mut watch = default_watch();
     watch.push(WatchPrefix::writes(prefix));
     let config = MonitorConfig {
@@ -161,9 +190,12 @@ fn monitored_run(prefix: &str, spec: &str) -> Option<(Duration, f64, u64, u64, f
     let stop = Arc::new(AtomicBool::new(false));
     let delivered = Arc::new(AtomicU64::new(0));
     let (s2, d2) = (Arc::clone(&stop), Arc::clone(&delivered));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut m = monitor;
         let cpu0 = thread_cpu_secs();
+        let k0 = kernel_time(&m);
+        let _ = ready_tx.send(());
         loop {
             let n = match m.poll(Duration::from_millis(50), usize::MAX) {
                 Ok(v) => v.len() as u64,
@@ -174,19 +206,31 @@ fn monitored_run(prefix: &str, spec: &str) -> Option<(Duration, f64, u64, u64, f
                 break;
             }
         }
+        let k1 = kernel_time(&m);
         let lost = m.lost().map(|l| l.total).unwrap_or(0);
-        (lost, thread_cpu_secs() - cpu0)
+        (lost, thread_cpu_secs() - cpu0, (k1.0 - k0.0, k1.1 - k0.1))
     });
+    let _ = ready_rx.recv();
     let (wall, cpu) = run_worker(spec);
     stop.store(true, Ordering::Relaxed);
-    let (lost, agent_cpu) = reader.join().expect("reader");
-    Some((
+    let (lost, agent_cpu, kernel) = reader.join().expect("reader");
+    Some(MonitoredRun {
         wall,
         cpu,
-        delivered.load(Ordering::Relaxed),
+        delivered: delivered.load(Ordering::Relaxed),
         lost,
         agent_cpu,
-    ))
+        kernel,
+    })
+}
+
+struct MonitoredRun {
+    wall: Duration,
+    cpu: f64,
+    delivered: u64,
+    lost: u64,
+    agent_cpu: f64,
+    kernel: (Duration, u64),
 }
 
 fn main() {
@@ -232,16 +276,19 @@ fn main() {
             let (wall, cpu) = run_worker(&spec);
             r.base_wall = min_opt(r.base_wall, wall);
             r.base_cpu = min_opt(r.base_cpu, cpu);
-            let Some((wall, cpu, delivered, lost, agent_cpu)) = monitored_run(&prefix, &spec)
-            else {
+            let Some(m) = monitored_run(&prefix, &spec, false) else {
                 return;
             };
-            r.with_wall = min_opt(r.with_wall, wall);
-            r.with_cpu = min_opt(r.with_cpu, cpu);
-            r.with_wall_total += wall;
-            r.delivered += delivered;
-            r.lost += lost;
-            r.agent_cpu += agent_cpu;
+            r.with_wall = min_opt(r.with_wall, m.wall);
+            r.with_cpu = min_opt(r.with_cpu, m.cpu);
+            r.with_wall_total += m.wall;
+            r.delivered += m.delivered;
+            r.lost += m.lost;
+            r.agent_cpu += m.agent_cpu;
+        }
+        // One more monitored run, with the kernel's run-time statistics on.
+        if let Some(m) = monitored_run(&prefix, &spec, true) {
+            r.kernel = Some(m.kernel);
         }
         results.push(r);
     }
@@ -277,5 +324,14 @@ fn main() {
             r.lost,
             r.agent_cpu
         );
+        if let Some((t, runs)) = r.kernel {
+            println!(
+                "{:<26} kernel programs {:>6.0} ns/op in {:.2} runs/op (BPF run-time statistics, \
+                 one extra run; the tracepoint's own cost is not included)",
+                "",
+                t.as_secs_f64() * 1e9 / r.ops as f64,
+                runs as f64 / r.ops as f64
+            );
+        }
     }
 }

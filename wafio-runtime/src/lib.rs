@@ -196,8 +196,9 @@ pub use container::{attribute, CgroupResolver, Container, Runtime};
 pub use event::{decode, DecodeError, Event, Header, ARGS_LEN, PATH_LEN};
 pub use hash::{HashCache, MAX_CACHE, MAX_HASH_BYTES};
 pub use monitor::{
-    default_watch, Degraded, DenyConnectRule, KillRule, LostCounts, Monitor, MonitorConfig,
-    MonitorError, WatchPrefix, DEFAULT_RING_BYTES, MAX_PREFIXES, PREFIX_LEN,
+    default_watch, enable_run_time_stats, Degraded, DenyConnectRule, KillRule, LostCounts, Monitor,
+    MonitorConfig, MonitorError, ProgramStats, WatchPrefix, DEFAULT_RING_BYTES, MAX_PREFIXES,
+    PREFIX_LEN,
 };
 pub use policy::{
     Action, Cidr, Context, EventType, Policy, PolicyError, Rule, Severity, BUILTIN, MAX_RULES,
