@@ -174,6 +174,11 @@
 //!   `tp_btf/sys_enter` dispatcher for opens only (cheaper per open than
 //!   the perf tracepoint path, dearer for every other syscall); a trivial
 //!   program on each hook measured within noise of each other here.
+//! * Stopping takes about 4 s on the test VM: the kernel detaches each of
+//!   the ~50 syscall tracepoints after a grace period, one at a time under
+//!   a global lock (closing the links from 16 threads at once measured the
+//!   same 4 s, each close waiting for the previous ones). Starting takes
+//!   about 1 s.
 //! * x86_64 only (syscall numbers).
 //! * Syscall tracepoints cost every syscall of the system the kernel's
 //!   tracing slow path (about 50–90 ns per syscall on the 2-core VM of the
