@@ -249,28 +249,28 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Whether any decoding pass could change `b`.
+/// The bytes that can start an escape some decoding pass decodes: `%`,
+/// `&`, `\` and the lead bytes of overlong UTF-8.
+const ESCAPE_BYTES: [u8; 6] = [b'%', b'&', b'\\', 0xC0, 0xC1, 0xE0];
+
+/// Whether any decoding pass could change `b`: it holds one of
+/// [`ESCAPE_BYTES`].
 fn may_need_decoding(b: &[u8]) -> bool {
-    memchr::memchr3(b'%', b'&', b'\\', b).is_some()
-        || memchr::memchr3(0xC0, 0xC1, 0xE0, b).is_some()
+    let [b0, b1, b2, b3, b4, b5] = ESCAPE_BYTES;
+    memchr::memchr3(b0, b1, b2, b).is_some() || memchr::memchr3(b3, b4, b5, b).is_some()
 }
 
-/// A byte that can start an escape some pass decodes (the bytes
-/// [`may_need_decoding`] looks for).
+/// An [`ESCAPE_BYTES`] byte.
 const ESCAPE: u8 = 1;
 
 /// The class bits of each byte (one lane of
 /// [`crate::classes::ByteClasses`]): [`ESCAPE`].
-pub(crate) const BYTE_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let escapes = [b'%', b'&', b'\\', 0xC0, 0xC1, 0xE0];
-    let mut k = 0;
-    while k < escapes.len() {
-        t[escapes[k] as usize] = ESCAPE;
-        k += 1;
-    }
-    t
-};
+pub(crate) const BYTE_CLASS: [u8; 256] = crate::class_bits(
+    [0; 256],
+    &crate::byte_table(&ESCAPE_BYTES, 256),
+    true,
+    ESCAPE,
+);
 
 /// Decodes to a fixpoint. Returns `None` when nothing changed.
 ///

@@ -58,6 +58,25 @@ pub(crate) const fn byte_table(bytes: &[u8], high_from: usize) -> [bool; 256] {
     t
 }
 
+/// `t` with `bit` added for every byte that is (`member`) or is not
+/// (`!member`) in `set`: how a detector's byte-class lane (see
+/// [`classes`]) takes in one of its byte tables.
+pub(crate) const fn class_bits(
+    mut t: [u8; 256],
+    set: &[bool; 256],
+    member: bool,
+    bit: u8,
+) -> [u8; 256] {
+    let mut c = 0;
+    while c < 256 {
+        if set[c] == member {
+            t[c] |= bit;
+        }
+        c += 1;
+    }
+    t
+}
+
 pub use crate::decode::{Input, Limits, View, ViewKind};
 pub use crate::finding::{DetectorKind, Finding, Hit, MAX_EVIDENCE_LEN};
 pub use crate::set::{Detector, DetectorSet, DetectorSetBuilder, BLOCKING};

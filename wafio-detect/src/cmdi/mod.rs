@@ -75,14 +75,7 @@ const BRACE: u8 = 8;
 /// [`crate::classes::ByteClasses`]): without an [`OP`] or [`PAREN`] byte no
 /// check but [`whole_value`] can fire.
 pub(crate) const BYTE_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        if OP_START[c] {
-            t[c] = OP;
-        }
-        c += 1;
-    }
+    let mut t = crate::class_bits([0; 256], &OP_START, true, OP);
     t[b'(' as usize] |= PAREN;
     t[b'<' as usize] |= ANGLE;
     t[b'{' as usize] |= BRACE;

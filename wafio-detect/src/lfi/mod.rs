@@ -64,14 +64,7 @@ const COLON: u8 = 4;
 /// [`crate::classes::ByteClasses`]): which of the value-wide searches below
 /// can find anything.
 pub(crate) const BYTE_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        if INTERESTING[c] {
-            t[c] = ANY_INTERESTING;
-        }
-        c += 1;
-    }
+    let mut t = crate::class_bits([0; 256], &INTERESTING, true, ANY_INTERESTING);
     t[b'x' as usize] |= HEX_X;
     t[b'X' as usize] |= HEX_X;
     t[b':' as usize] |= COLON;

@@ -115,17 +115,8 @@ const NOT_PLAIN: u8 = 16;
 /// The class bits of each byte (one lane of
 /// [`crate::classes::ByteClasses`]).
 pub(crate) const BYTE_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        if !INERT[c] {
-            t[c] = NOT_INERT;
-        }
-        if !lexer::PLAIN_BYTE[c] {
-            t[c] |= NOT_PLAIN;
-        }
-        c += 1;
-    }
+    let t = crate::class_bits([0; 256], &INERT, false, NOT_INERT);
+    let mut t = crate::class_bits(t, &lexer::PLAIN_BYTE, false, NOT_PLAIN);
     t[b'-' as usize] |= DASH;
     t[b'\'' as usize] |= SQUOTE;
     t[b'"' as usize] |= DQUOTE;
