@@ -299,10 +299,7 @@ impl<'e> Transaction<'e> {
 
     /// Evaluates a rule and its chain; on a full match runs the actions.
     fn eval_rule(&mut self, head: &'e CRule, phase: u8) -> bool {
-        let spare = self.spare.get_mut();
-        for (name, value) in self.matched_vars.drain(..) {
-            spare.put(name, value);
-        }
+        self.spare.get_mut().put_all(self.matched_vars.drain(..));
         let mut info: Option<RuleInfo<'e>> = None;
         let mut hits = std::mem::take(&mut self.hits);
         let matched = self.eval_chain(head, &mut info, &mut hits);
@@ -755,15 +752,13 @@ impl Scratch {
         {
             return;
         }
-        for (key, value) in self.tx.drain(..) {
-            self.spare.put(key, value);
-        }
-        for m in self.matched.drain(..) {
-            self.spare.put(m.matched_var_name, m.matched_var);
-        }
-        for (name, value) in self.matched_vars.drain(..) {
-            self.spare.put(name, value);
-        }
+        self.spare.put_all(self.tx.drain(..));
+        self.spare.put_all(
+            self.matched
+                .drain(..)
+                .map(|m| (m.matched_var_name, m.matched_var)),
+        );
+        self.spare.put_all(self.matched_vars.drain(..));
         self.hits.clear();
         self.cache.clear();
         // Ignored during thread teardown (the buffers are then dropped).
@@ -850,6 +845,12 @@ impl Spare {
     fn put(&mut self, name: String, value: Vec<u8>) {
         self.put_string(name);
         self.put_bytes(value);
+    }
+
+    fn put_all(&mut self, pairs: impl IntoIterator<Item = (String, Vec<u8>)>) {
+        for (name, value) in pairs {
+            self.put(name, value);
+        }
     }
 }
 
