@@ -779,8 +779,12 @@ fn syscall_arg_count(format: &str) -> usize {
 /// The WATCH trie entries: each distinct prefix with the OR of the flags of
 /// every watched prefix that is a prefix of it, so that the kernel's longest
 /// match carries the flags of all the prefixes a path has.
-/// Size of the kernel `struct heads`.
-const HEADS_SIZE: usize = MAX_PREFIXES * (8 + 8 + 4) + 8;
+/// Byte offsets in the kernel `struct heads`: the 8-byte heads, then
+/// their masks, their flags and the count; and its size.
+const HEADS_MASKS: usize = 8 * MAX_PREFIXES;
+const HEADS_FLAGS: usize = 16 * MAX_PREFIXES;
+const HEADS_COUNT: usize = 20 * MAX_PREFIXES;
+const HEADS_SIZE: usize = HEADS_COUNT + 8;
 
 /// The kernel `struct heads` of the watch entries: per prefix its first 8
 /// bytes (as a little-endian word, zero-padded), the mask of those of its
@@ -800,13 +804,12 @@ fn heads(entries: &[(&str, u32)]) -> [u8; HEADS_SIZE] {
             (1u64 << (8 * k)) - 1
         };
         out[8 * i..8 * i + 8].copy_from_slice(&head);
-        let m = 8 * MAX_PREFIXES + 8 * i;
+        let m = HEADS_MASKS + 8 * i;
         out[m..m + 8].copy_from_slice(&mask.to_le_bytes());
-        let f = 16 * MAX_PREFIXES + 4 * i;
+        let f = HEADS_FLAGS + 4 * i;
         out[f..f + 4].copy_from_slice(&flags.to_le_bytes());
     }
-    let c = 20 * MAX_PREFIXES;
-    out[c..c + 4].copy_from_slice(&(n as u32).to_le_bytes());
+    out[HEADS_COUNT..HEADS_COUNT + 4].copy_from_slice(&(n as u32).to_le_bytes());
     out
 }
 
@@ -911,18 +914,15 @@ mod tests {
         // "/etc/sha" whole; "/tmp/" in its 5 low bytes.
         assert_eq!(word(0), u64::from_le_bytes(*b"/etc/sha"));
         assert_eq!(word(8), u64::from_le_bytes(*b"/tmp/\0\0\0"));
-        assert_eq!(word(8 * MAX_PREFIXES), u64::MAX);
-        assert_eq!(word(8 * MAX_PREFIXES + 8), 0xff_ffff_ffff);
-        assert_eq!(
-            &h[16 * MAX_PREFIXES..16 * MAX_PREFIXES + 8],
-            &[3, 0, 0, 0, 1, 0, 0, 0]
-        );
-        assert_eq!(&h[20 * MAX_PREFIXES..20 * MAX_PREFIXES + 4], &[2, 0, 0, 0]);
+        assert_eq!(word(HEADS_MASKS), u64::MAX);
+        assert_eq!(word(HEADS_MASKS + 8), 0xff_ffff_ffff);
+        assert_eq!(&h[HEADS_FLAGS..HEADS_FLAGS + 8], &[3, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(&h[HEADS_COUNT..HEADS_COUNT + 4], &[2, 0, 0, 0]);
         // What the kernel compares: a path under a prefix matches its head,
         // a path merely sharing a shorter start does not.
         let matches = |path: &[u8; 8], i: usize| {
             let head = u64::from_le_bytes(*path);
-            head & word(8 * MAX_PREFIXES + 8 * i) == word(8 * i)
+            head & word(HEADS_MASKS + 8 * i) == word(8 * i)
         };
         assert!(matches(b"/etc/sha", 0));
         assert!(!matches(b"/etc/pas", 0));

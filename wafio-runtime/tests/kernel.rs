@@ -218,6 +218,48 @@ fn fork_and_exit_code_of_a_shell() {
     );
 }
 
+/// A file event of a test's shell or of its children.
+#[derive(Debug)]
+struct FileSeen {
+    syscall: &'static str,
+    path: String,
+    path2: String,
+    flags: u32,
+    mode: u32,
+}
+
+/// The file events of `pid` and its children, in order: polls until `n`
+/// have arrived or 3 s have passed.
+fn file_events(m: &mut Monitor, pid: u32, n: usize) -> Vec<FileSeen> {
+    let mut seen = Vec::new();
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end && seen.len() < n {
+        for e in m.poll(Duration::from_millis(100), 4096).unwrap() {
+            if let Event::File {
+                header,
+                syscall,
+                path,
+                path2,
+                flags,
+                mode,
+                ..
+            } = e
+            {
+                if header.pid == pid || header.ppid == pid {
+                    seen.push(FileSeen {
+                        syscall,
+                        path,
+                        path2,
+                        flags,
+                        mode,
+                    });
+                }
+            }
+        }
+    }
+    seen
+}
+
 #[test]
 fn file_events_are_prefix_filtered_in_the_kernel() {
     let _g = serial();
@@ -235,46 +277,28 @@ fn file_events_are_prefix_filtered_in_the_kernel() {
         d = dir.display()
     );
     let pid = sh_ok(&script);
-    let mut seen = Vec::new();
-    let end = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < end && seen.len() < 4 {
-        for e in m.poll(Duration::from_millis(100), 4096).unwrap() {
-            if let Event::File {
-                header,
-                syscall,
-                path,
-                path2,
-                mode,
-                ..
-            } = e
-            {
-                if header.pid == pid || header.ppid == pid {
-                    seen.push((syscall, path, path2, mode));
-                }
-            }
-        }
-    }
+    let seen = file_events(&mut m, pid, 4);
     let a = format!("{watched}a");
     let b = format!("{watched}b");
     assert_eq!(seen.len(), 4, "{seen:?}");
-    assert_eq!(seen[0].0, "openat");
-    assert_eq!(seen[0].1, a);
+    assert_eq!(seen[0].syscall, "openat");
+    assert_eq!(seen[0].path, a);
     assert!(
-        matches!(seen[1].0, "fchmodat" | "fchmodat2" | "chmod"),
+        matches!(seen[1].syscall, "fchmodat" | "fchmodat2" | "chmod"),
         "{seen:?}"
     );
-    assert_eq!(seen[1].3, 0o600);
+    assert_eq!(seen[1].mode, 0o600);
     assert!(
-        matches!(seen[2].0, "rename" | "renameat" | "renameat2"),
+        matches!(seen[2].syscall, "rename" | "renameat" | "renameat2"),
         "{seen:?}"
     );
     assert_eq!(
-        (seen[2].1.as_str(), seen[2].2.as_str()),
+        (seen[2].path.as_str(), seen[2].path2.as_str()),
         (a.as_str(), b.as_str())
     );
-    assert!(matches!(seen[3].0, "unlink" | "unlinkat"), "{seen:?}");
-    assert_eq!(seen[3].1, b);
-    assert!(seen.iter().all(|s| !s.1.contains("unwatched")));
+    assert!(matches!(seen[3].syscall, "unlink" | "unlinkat"), "{seen:?}");
+    assert_eq!(seen[3].path, b);
+    assert!(seen.iter().all(|s| !s.path.contains("unwatched")));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -299,23 +323,10 @@ fn read_watches_report_reads_only_under_their_prefix() {
     let (s, p) = (secret.to_str().unwrap(), plain.to_str().unwrap());
     let script = format!("cat {s} {p} >/dev/null; echo x >> {s}; echo y >> {p}");
     let pid = sh_ok(&script);
-    let mut seen = Vec::new();
-    let end = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < end && seen.len() < 3 {
-        for e in m.poll(Duration::from_millis(100), 4096).unwrap() {
-            if let Event::File {
-                header,
-                path,
-                flags,
-                ..
-            } = e
-            {
-                if header.pid == pid || header.ppid == pid {
-                    seen.push((path, flags & 3)); // O_ACCMODE
-                }
-            }
-        }
-    }
+    let seen: Vec<(String, u32)> = file_events(&mut m, pid, 3)
+        .into_iter()
+        .map(|e| (e.path, e.flags & 3)) // O_ACCMODE
+        .collect();
     // cat's read of secret (O_RDONLY = 0), then the two appends (O_WRONLY = 1);
     // cat's read of plain is not reported.
     assert_eq!(
@@ -345,27 +356,11 @@ fn short_prefixes_short_paths_and_relative_paths() {
         d = dir.display()
     );
     let pid = sh_ok(&script);
-    let mut seen = Vec::new();
-    let end = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < end && seen.len() < 3 {
-        for e in m.poll(Duration::from_millis(100), 4096).unwrap() {
-            if let Event::File {
-                header,
-                syscall,
-                path,
-                ..
-            } = e
-            {
-                if header.pid == pid || header.ppid == pid {
-                    seen.push((syscall, path));
-                }
-            }
-        }
-    }
-    let paths: Vec<&str> = seen.iter().map(|(_, p)| p.as_str()).collect();
+    let seen = file_events(&mut m, pid, 3);
+    let paths: Vec<&str> = seen.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, vec![short, "rel", short], "{seen:?}");
-    assert_eq!(seen[0].0, "openat");
-    assert!(matches!(seen[2].0, "unlink" | "unlinkat"), "{seen:?}");
+    assert_eq!(seen[0].syscall, "openat");
+    assert!(matches!(seen[2].syscall, "unlink" | "unlinkat"), "{seen:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
