@@ -51,6 +51,14 @@ pub struct CRule {
     /// operator sees after each transformation step is tested against them
     /// first, as the shared prefilter only scans a chain's final values.
     pub(crate) step_needles: Option<aho_corasick::AhoCorasick>,
+    /// For a `multiMatch` link with [`CRule::step_needles`]: the shortest
+    /// needle, so the shortest value its operator can match.
+    pub(crate) min_match_len: usize,
+    /// Per transformation step: how much longer than that step's output
+    /// the later steps can make a value (`None`: unbounded). With
+    /// [`CRule::min_match_len`] it ends a `multiMatch` evaluation once no
+    /// later intermediate value can be long enough to match.
+    pub(crate) slack_after: Box<[Option<usize>]>,
     /// Disruptive action.
     pub disruptive: Option<Disruptive>,
     /// Status for deny/redirect.
@@ -184,6 +192,7 @@ fn compile_rule(
         None => None,
     };
     Ok(CRule {
+        slack_after: slack_after(&transforms),
         id: rule.id,
         phase: rule.phase,
         targets,
@@ -192,6 +201,7 @@ fn compile_rule(
         tchain: 0,
         prefilter: None,
         step_needles: None,
+        min_match_len: 0,
         disruptive: rule.disruptive.clone(),
         status: rule.status,
         skip: rule.skip.unwrap_or(0),
@@ -325,6 +335,9 @@ pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> Index {
                         .ascii_case_insensitive(true)
                         .build(n)
                         .ok();
+                    if l.step_needles.is_some() {
+                        l.min_match_len = n.iter().map(Vec::len).min().unwrap_or(0);
+                    }
                 }
             }
             link = l.chain.as_deref_mut();
@@ -412,4 +425,15 @@ mod tests {
         assert!(matches!(sel, Select::Regex(_)));
         assert!(sel.selects(b"xCD"), "case-insensitive regex on bytes");
     }
+}
+
+/// [`CRule::slack_after`] of a chain of transformations.
+fn slack_after(transforms: &[Transform]) -> Box<[Option<usize>]> {
+    let mut out = vec![Some(0); transforms.len()];
+    let mut acc = Some(0usize);
+    for (i, t) in transforms.iter().enumerate().rev() {
+        out[i] = acc;
+        acc = acc.zip(t.len_slack()).map(|(a, b)| a + b);
+    }
+    out.into()
 }

@@ -146,6 +146,48 @@ impl Transform {
             .unwrap_or("none")
     }
 
+    /// How many bytes longer than its input the output can be: `Some(0)`
+    /// for a transformation that never lengthens a value (the decoders,
+    /// the removals, case and whitespace changes), `None` when it can grow
+    /// without such a bound (the encoders, `utf8toUnicode`, the digests).
+    pub(crate) fn len_slack(self) -> Option<usize> {
+        match self {
+            Transform::UrlEncode
+            | Transform::Utf8ToUnicode
+            | Transform::Base64Encode
+            | Transform::HexEncode
+            | Transform::Sha1
+            | Transform::Md5 => None,
+            // `..` becomes `../`; `length` of the empty value is `0`.
+            Transform::NormalizePath | Transform::NormalizePathWin | Transform::Length => Some(1),
+            _ => Some(0),
+        }
+    }
+
+    /// An upper bound on the length of the output for `input`, without
+    /// running the transformation: the bytes base64 decoding can make of
+    /// the alphabet bytes it would read, else the input length plus
+    /// [`Transform::len_slack`].
+    pub(crate) fn max_output_len(self, input: &[u8]) -> Option<usize> {
+        let is_b64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+        let decoded = |n: usize| n / 4 * 3 + (n % 4 * 3) / 4;
+        match self {
+            // Both variants decode at most the alphabet bytes before the
+            // first `=` (the strict one only the leading run of them).
+            Transform::Base64Decode => {
+                Some(decoded(input.iter().take_while(|c| is_b64(c)).count()))
+            }
+            Transform::Base64DecodeExt => Some(decoded(
+                input
+                    .iter()
+                    .take_while(|&&c| c != b'=')
+                    .filter(|c| is_b64(c))
+                    .count(),
+            )),
+            _ => Some(input.len() + self.len_slack()?),
+        }
+    }
+
     /// Applies the transformation to `input`, writing the result to `out`
     /// (cleared first). Returns whether the output differs from the input.
     pub fn apply(self, input: &[u8], out: &mut Vec<u8>) -> bool {
@@ -841,6 +883,51 @@ mod tests {
         assert_eq!(t("parityZero7bit", b"\xc1"), b"A");
     }
 
+    #[test]
+    fn max_output_len_at_its_edges() {
+        let edges: &[&[u8]] = &[
+            b"",
+            b"..",
+            b"../..",
+            b"..\\..",
+            b"/..",
+            b".",
+            b"a",
+            b"item_number_5",
+            b"aGVsbG8=",
+            b"aGVs bG8=",
+            b"aGVsbG8",
+            b"a%41",
+            b"%u0041",
+            b"&#65;",
+            b"\\x41",
+            b"/**/",
+            b"/*",
+        ];
+        let mut out = Vec::new();
+        for &input in edges {
+            for &(_, tr) in TRANSFORMS {
+                tr.apply(input, &mut out);
+                if let Some(max) = tr.max_output_len(input) {
+                    assert!(out.len() <= max, "{tr}: {input:?} -> {out:?}, bound {max}");
+                }
+            }
+        }
+        // The bounds are tight where they matter.
+        assert_eq!(
+            Transform::Base64Decode.max_output_len(b"item_number_5"),
+            Some(3)
+        );
+        assert_eq!(Transform::Base64Decode.max_output_len(b"aGVsbG8="), Some(5));
+        assert_eq!(
+            Transform::Base64DecodeExt.max_output_len(b"aGVs bG8="),
+            Some(5)
+        );
+        assert_eq!(t("normalizePath", b".."), b"../");
+        assert_eq!(Transform::NormalizePath.max_output_len(b".."), Some(3));
+        assert_eq!(Transform::HexEncode.max_output_len(b"a"), None);
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics_and_output_is_bounded(input in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
@@ -848,6 +935,25 @@ mod tests {
             for &(_, tr) in TRANSFORMS {
                 tr.apply(&input, &mut out);
                 proptest::prop_assert!(out.len() <= 6 * input.len() + 40, "{tr}: {} -> {}", input.len(), out.len());
+                if let Some(max) = tr.max_output_len(&input) {
+                    proptest::prop_assert!(out.len() <= max, "{tr}: {input:?} -> {out:?}, bound {max}");
+                }
+            }
+        }
+
+        /// [`Transform::max_output_len`] on the inputs that reach its
+        /// edges: escapes, entities, comments, path segments, padding.
+        #[test]
+        fn max_output_len_bounds_every_output(
+            input in proptest::collection::vec(proptest::sample::select(
+                b"aZ09+/=%uU&#x;\\.*-<!>\"'^ \t\n\x00\xc3\xa9".to_vec()), 0..40),
+        ) {
+            let mut out = Vec::new();
+            for &(_, tr) in TRANSFORMS {
+                tr.apply(&input, &mut out);
+                if let Some(max) = tr.max_output_len(&input) {
+                    proptest::prop_assert!(out.len() <= max, "{tr}: {input:?} -> {out:?}, bound {max}");
+                }
             }
         }
     }

@@ -940,9 +940,19 @@ fn eval_value(
     a.extend_from_slice(value);
     // Steps that cannot change the value (none of their trigger bytes is
     // in it) are not run.
-    for &t in &link.transforms {
+    for (i, &t) in link.transforms.iter().enumerate() {
         if !step_may_change(t, &present) {
             continue;
+        }
+        // No value from here on can hold a needle of a multiMatch
+        // operator: it ends without running the rest (base64 decoding
+        // the start of a plain word makes a few bytes only).
+        if link.min_match_len > 0
+            && t.max_output_len(a)
+                .zip(link.slack_after[i])
+                .is_some_and(|(len, slack)| len + slack < link.min_match_len)
+        {
+            return None;
         }
         let changed = Transform::apply(t, a, b);
         std::mem::swap(a, b);
@@ -966,6 +976,34 @@ mod tests {
     use super::Spare;
     use crate::engine::Engine;
     use crate::request::HttpRequest;
+
+    #[test]
+    fn multi_match_sees_every_decoded_value_however_short_it_ends() {
+        // The operator needs `process.env` (11 bytes): an argument is tried
+        // raw, base64-decoded, then URL-decoded. Decoding a short word
+        // cannot make 11 bytes, so those values end early; the encoded and
+        // the percent-encoded payloads still match, each at its step.
+        let engine = Engine::builder()
+            .rules_before(
+                "SecRuleEngine On\n\
+                 SecRule ARGS \"@rx process\\.env\" \"id:1,phase:1,deny,multiMatch,\
+                 t:none,t:base64Decode,t:urlDecode\"\n",
+            )
+            .build()
+            .expect("rules build");
+        let blocked = |query: &str| {
+            let raw = format!("GET /?{query} HTTP/1.1\r\nHost: a\r\n\r\n");
+            let req = HttpRequest::parse(raw.as_bytes(), engine.request_limits()).expect("request");
+            let mut tx = engine.transaction(&req);
+            tx.process_request();
+            tx.intervention().is_some()
+        };
+        // base64("process.env") and base64("process%2eenv").
+        assert!(blocked("a=cHJvY2Vzcy5lbnY"));
+        assert!(blocked("a=cHJvY2VzcyUyZWVudg"));
+        assert!(blocked("a=x%2520process.env"));
+        assert!(!blocked("a=item_number_5&b=cHJvY2Vzcw&c=plain"));
+    }
 
     #[test]
     fn tx_variables_are_listed_in_the_order_they_were_first_set() {
