@@ -40,6 +40,20 @@ enum Expect {
     End,
 }
 
+/// The bytes that end the plain run of a string: its closing quote, an
+/// escape, and the control characters JSON does not allow in it.
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
@@ -60,6 +74,17 @@ impl Parser<'_> {
     /// content to `out`.
     fn string(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
         self.pos += 1; // opening quote
+                       // Most strings are short and plain: a byte loop finds their end
+                       // before a vectorised search would be set up.
+        let start = self.pos.min(self.input.len());
+        let head = &self.input[start..self.input.len().min(start + 32)];
+        if let Some(i) = head.iter().position(|&b| STRING_STOP[usize::from(b)]) {
+            if head[i] == b'"' {
+                out.extend_from_slice(&head[..i]);
+                self.pos = start + i + 1;
+                return Ok(());
+            }
+        }
         loop {
             let rest = &self.input[self.pos.min(self.input.len())..];
             let Some(i) = memchr::memchr3(b'"', b'\\', b'\n', rest) else {
@@ -211,13 +236,17 @@ pub(crate) fn parse_json(
     let mut expect = Expect::Value;
     let start_dropped = *dropped;
 
-    let mut push_arg = |path: &[u8], value: Vec<u8>, args: &mut Vec<Arg>| {
+    // Values are parsed into one reused buffer and copied out only when
+    // kept: past `max_args` the rest of the body is still checked, without
+    // an allocation per value.
+    let mut scratch: Vec<u8> = Vec::new();
+    let mut push_arg = |path: &[u8], value: &[u8], args: &mut Vec<Arg>| {
         if args.len() >= limits.max_args {
             *dropped += 1;
         } else {
             args.push(Arg {
                 name: path.to_vec(),
-                value,
+                value: value.to_vec(),
                 source: ArgSource::Json,
             });
         }
@@ -244,7 +273,7 @@ pub(crate) fn parse_json(
                 if c == b'}' && expect == Expect::KeyOrClose {
                     p.pos += 1;
                     expect = close(&mut stack, &mut path, |name, n| {
-                        push_arg(name, n.to_string().into_bytes(), &mut *args)
+                        push_arg(name, decimal(&mut scratch, n), &mut *args)
                     });
                     continue;
                 }
@@ -270,7 +299,7 @@ pub(crate) fn parse_json(
                     expect = next;
                 } else if c == close_byte {
                     expect = close(&mut stack, &mut path, |name, n| {
-                        push_arg(name, n.to_string().into_bytes(), &mut *args)
+                        push_arg(name, decimal(&mut scratch, n), &mut *args)
                     });
                 } else {
                     p.pos -= 1;
@@ -281,7 +310,7 @@ pub(crate) fn parse_json(
                 if c == b']' && expect == Expect::ValueOrClose {
                     p.pos += 1;
                     expect = close(&mut stack, &mut path, |name, n| {
-                        push_arg(name, n.to_string().into_bytes(), &mut *args)
+                        push_arg(name, decimal(&mut scratch, n), &mut *args)
                     });
                     continue;
                 }
@@ -320,12 +349,12 @@ pub(crate) fn parse_json(
                         continue;
                     }
                     b'"' => {
-                        let mut value = Vec::new();
-                        p.string(&mut value)?;
-                        push_arg(&path, value, args);
+                        scratch.clear();
+                        p.string(&mut scratch)?;
+                        push_arg(&path, &scratch, args);
                     }
                     b'-' | b'0'..=b'9' => {
-                        let n = p.number()?.to_vec();
+                        let n = p.number()?;
                         push_arg(&path, n, args);
                     }
                     b't' | b'f' | b'n' => {
@@ -338,7 +367,7 @@ pub(crate) fn parse_json(
                             return Err(p.err("invalid literal"));
                         }
                         p.pos += word.len();
-                        push_arg(&path, value.to_vec(), args);
+                        push_arg(&path, value, args);
                     }
                     _ => return Err(p.err("expected a value")),
                 }
@@ -358,6 +387,13 @@ pub(crate) fn parse_json(
         ));
     }
     Ok(())
+}
+
+/// `n` in decimal, written to `buf` (cleared first).
+fn decimal(buf: &mut Vec<u8>, n: usize) -> &[u8] {
+    buf.clear();
+    push_decimal(buf, n);
+    buf
 }
 
 /// Appends the decimal digits of `n` without allocating.
@@ -471,6 +507,18 @@ mod tests {
             flat(r#"{"k\"ey":"a\u0027b\n\ud83d\ude00\/"}"#).unwrap(),
             pairs(&[("json.k\"ey", "a'b\n😀/")])
         );
+        // Strings around the length the plain-run loop looks at first.
+        for n in [30, 31, 32, 33, 100] {
+            let plain = "x".repeat(n);
+            let body = format!(r#"{{"k":"{plain}","e":"{plain}\"q"}}"#);
+            assert_eq!(
+                flat(&body).unwrap(),
+                pairs(&[
+                    ("json.k", plain.as_str()),
+                    ("json.e", &format!("{plain}\"q"))
+                ])
+            );
+        }
     }
 
     #[test]
@@ -498,6 +546,8 @@ mod tests {
             "[1 2]",
             "{1:2}",
             "\"\t\"",
+            "\"a\u{1}b\"",
+            "[\"0123456789012345678901234567890123456789\u{1f}\"]",
         ] {
             assert!(flat(bad).is_err(), "{bad:?} should fail");
         }
