@@ -17,6 +17,15 @@ pub trait Detector: Send + Sync + fmt::Debug {
 
     /// Inspects one view of a value.
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>);
+
+    /// Bytes of which a view must hold at least one for
+    /// [`Detector::detect`] to report anything on it; `None` when no such
+    /// set is known. A caller that scans values one view at a time (a rule
+    /// engine whose rules decode values themselves) may skip the values
+    /// without any of these bytes.
+    fn needs_one_of(&self) -> Option<&'static [bool; 256]> {
+        None
+    }
 }
 
 /// Confidence at which a finding blocks on its own under the default
@@ -87,6 +96,19 @@ impl DetectorSet {
     /// The limits applied to each value.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// [`Detector::needs_one_of`] for the whole set: the bytes of which a
+    /// view must hold one for any enabled detector to report anything on
+    /// it (`None` when some detector has no such set).
+    pub fn needs_one_of(&self) -> Option<[bool; 256]> {
+        let mut all = [false; 256];
+        for det in &self.detectors {
+            for (a, &b) in all.iter_mut().zip(det.needs_one_of()?) {
+                *a |= b;
+            }
+        }
+        Some(all)
     }
 
     /// Decodes and scans one value.

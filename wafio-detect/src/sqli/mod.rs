@@ -244,9 +244,25 @@ impl SqliDetector {
     }
 }
 
+/// The bytes [`SqliDetector::verdict`] needs one of: a byte that is not
+/// [`INERT`], or the `-` of a `--` comment.
+static NEEDS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = !INERT[c] || c == b'-' as usize;
+        c += 1;
+    }
+    t
+};
+
 impl Detector for SqliDetector {
     fn kind(&self) -> DetectorKind {
         DetectorKind::Sqli
+    }
+
+    fn needs_one_of(&self) -> Option<&'static [bool; 256]> {
+        Some(&NEEDS)
     }
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {

@@ -85,9 +85,24 @@ const MAX_HITS: usize = 8;
 #[derive(Clone, Debug, Default)]
 pub struct XssDetector {}
 
+/// The bytes in [`TRIGGER`]: without one, `detect` returns at once.
+static NEEDS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = BYTE_CLASS[c] & TRIGGER != 0;
+        c += 1;
+    }
+    t
+};
+
 impl Detector for XssDetector {
     fn kind(&self) -> DetectorKind {
         DetectorKind::Xss
+    }
+
+    fn needs_one_of(&self) -> Option<&'static [bool; 256]> {
+        Some(&NEEDS)
     }
 
     fn detect(&self, view: &View<'_>, out: &mut Vec<Hit>) {
