@@ -341,12 +341,20 @@ impl Operator {
                 required = prefilter::phrase_required_bytes(&phrases);
                 Data::Phrases(phrase_matcher(&phrases).map_err(|e| bad(&e))?)
             }
-            OperatorKind::DetectSqli => Data::Detector(std::sync::Arc::new(
-                DetectorSet::builder().only(&[DetectorKind::Sqli]).build(),
-            )),
-            OperatorKind::DetectXss => Data::Detector(std::sync::Arc::new(
-                DetectorSet::builder().only(&[DetectorKind::Xss]).build(),
-            )),
+            OperatorKind::DetectSqli | OperatorKind::DetectXss => {
+                let only = if kind == OperatorKind::DetectSqli {
+                    DetectorKind::Sqli
+                } else {
+                    DetectorKind::Xss
+                };
+                let set = DetectorSet::builder().only(&[only]).build();
+                // The detector sees the value as the rule's transformations
+                // left it: one without any byte it needs is not scanned.
+                required = set.needs_one_of().and_then(|needs| {
+                    prefilter::required_from((0..=255u8).filter(|&b| needs[usize::from(b)]))
+                });
+                Data::Detector(std::sync::Arc::new(set))
+            }
             OperatorKind::IpMatch => Data::Ips(parse_ips(arg.split(',')).map_err(|e| bad(&e))?),
             OperatorKind::IpMatchFromFile => {
                 let mut all = Vec::new();
