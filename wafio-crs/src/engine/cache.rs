@@ -191,7 +191,11 @@ impl ValueCache {
             self.present[s] = byte_set(value);
             if let Some(pf) = pf {
                 let w = self.words;
-                pf.scan(value, &mut self.raw_bits[s * w..(s + 1) * w]);
+                pf.scan(
+                    value,
+                    &self.present[s],
+                    &mut self.raw_bits[s * w..(s + 1) * w],
+                );
             }
             self.ready[s] = true;
         }
@@ -223,9 +227,9 @@ impl ValueCache {
         );
         match &t.value {
             None => raw,
-            Some((out, _)) => t.bits.get_or_insert_with(|| {
+            Some((out, present)) => t.bits.get_or_insert_with(|| {
                 let mut b = vec![0u64; w];
-                pf.scan(out, &mut b);
+                pf.scan(out, present, &mut b);
                 b
             }),
         }

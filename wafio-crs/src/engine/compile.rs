@@ -319,6 +319,7 @@ pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> Index {
     let mut chains = vec![Chain::new(Vec::new())];
     let mut ids: HashMap<Vec<Transform>, u32> = HashMap::from([(Vec::new(), 0)]);
     let mut sets: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut plain: Vec<u32> = Vec::new();
     for item in phases.iter_mut().flatten() {
         let PlanItem::Rule(rule) = item else { continue };
         let mut link = Some(rule);
@@ -339,6 +340,11 @@ pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> Index {
                         l.min_match_len = n.iter().map(Vec::len).min().unwrap_or(0);
                     }
                 }
+            } else if let Some(n) = l.operator.plain_needles() {
+                // No `step_needles`: they would hold for plain values only.
+                l.prefilter = Some(sets.len() as u32);
+                plain.push(sets.len() as u32);
+                sets.push(n.to_vec());
             }
             link = l.chain.as_deref_mut();
         }
@@ -346,7 +352,7 @@ pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> Index {
     let prefilter = if sets.is_empty() {
         None
     } else {
-        Prefilter::build(&sets)
+        Prefilter::build(&sets, &plain)
     };
     if prefilter.is_none() {
         for item in phases.iter_mut().flatten() {

@@ -210,6 +210,10 @@ pub struct Operator {
     /// Literals of which every positive match contains one (see
     /// [`crate::engine::prefilter`]).
     needles: Option<Vec<Vec<u8>>>,
+    /// For a regex without `needles`: literals of which every positive
+    /// match on a plain value contains one (see
+    /// [`prefilter::plain_needles`]).
+    plain_needles: Option<Vec<Vec<u8>>>,
     /// Bytes of which every positive match contains one.
     required: Option<prefilter::ByteSet>,
 }
@@ -306,11 +310,13 @@ impl Operator {
             None
         };
         let mut needles = None;
+        let mut plain_needles = None;
         let mut required = None;
         let data = match kind {
             OperatorKind::Rx => {
                 let (lazy, n, r) = LazyRegex::new(arg, limits)?;
-                needles = n;
+                needles = n.all;
+                plain_needles = n.plain;
                 required = r;
                 Data::Regex(lazy)
             }
@@ -420,6 +426,7 @@ impl Operator {
             template,
             data,
             needles,
+            plain_needles,
             required,
         })
     }
@@ -428,6 +435,12 @@ impl Operator {
     /// ignored), when the operator has such a set.
     pub(crate) fn needles(&self) -> Option<&[Vec<u8>]> {
         self.needles.as_deref()
+    }
+
+    /// Literals of which every positive match on a plain value contains
+    /// one, for a regex without [`Operator::needles`].
+    pub(crate) fn plain_needles(&self) -> Option<&[Vec<u8>]> {
+        self.plain_needles.as_deref()
     }
 
     /// Bytes of which every positive match contains one (letters in both
@@ -654,21 +667,19 @@ impl LazyRegex {
     fn new(
         pattern: &str,
         limits: &OperatorLimits,
-    ) -> Result<
-        (
-            LazyRegex,
-            Option<prefilter::Needles>,
-            Option<prefilter::ByteSet>,
-        ),
-        OperatorError,
-    > {
+    ) -> Result<(LazyRegex, RxNeedles, Option<prefilter::ByteSet>), OperatorError> {
         let translated = crate::ir::pcre_to_regex(pattern).into_owned();
         let cell = std::sync::OnceLock::new();
         if translated.len() > EAGER_REGEX_LEN {
             let _ = cell.set(Some(compile_regex(pattern, limits)?));
         }
         let hir = parse_rx(&translated)?;
-        let needles = prefilter::hir_needles(&hir);
+        let all = prefilter::hir_needles(&hir);
+        let plain = if all.is_none() {
+            prefilter::plain_needles(&hir)
+        } else {
+            None
+        };
         let required = prefilter::hir_required_bytes(&hir);
         Ok((
             LazyRegex {
@@ -677,7 +688,7 @@ impl LazyRegex {
                 dfa: limits.regex_dfa_size,
                 cell,
             },
-            needles,
+            RxNeedles { all, plain },
             required,
         ))
     }
@@ -701,6 +712,12 @@ pub(crate) fn parse_rx(translated: &str) -> Result<regex_syntax::hir::Hir, Opera
         .build()
         .parse(translated)
         .map_err(|e| regex_error(&e.to_string()))
+}
+
+/// The needles of a regex: for all values, or else for plain values only.
+struct RxNeedles {
+    all: Option<prefilter::Needles>,
+    plain: Option<prefilter::Needles>,
 }
 
 fn build_regex(

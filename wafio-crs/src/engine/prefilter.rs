@@ -9,6 +9,13 @@
 //! into one Aho-Corasick automaton; scanning a value once gives the set of
 //! links that may match it, as a bit set.
 //!
+//! A regex with no needles for all values may have some for *plain*
+//! values ([`plain_needles`]): CRS's evasion-tolerant command regexes
+//! allow quotes, backslashes and `$VAR`s between the letters of every
+//! command word, so any letter may start a match, but a value without
+//! those bytes can only match the words themselves. Such a link's bit is
+//! set by its words, and by any byte outside [`PLAIN`].
+//!
 //! Transformations change what the operator sees, so a value is scanned
 //! after the link's transformation chain. Chains are interned, and each
 //! knows the bytes that can make it change a value other than by ASCII
@@ -79,8 +86,8 @@ fn class_bytes(class: &Class) -> Option<Vec<u8>> {
 }
 
 /// Cross product of two exact sets, if it stays small.
-fn product(a: &Set, b: &Set) -> Option<Set> {
-    if a.len() * b.len() > MAX_SET {
+fn product(a: &Set, b: &Set, limit: usize) -> Option<Set> {
+    if a.len() * b.len() > limit {
         return None;
     }
     let mut out = Vec::with_capacity(a.len() * b.len());
@@ -98,14 +105,14 @@ fn product(a: &Set, b: &Set) -> Option<Set> {
 }
 
 /// The whole (finite, small) language of `h`, if it has one.
-fn exact(h: &Hir) -> Option<Set> {
+fn exact(h: &Hir, limit: usize) -> Option<Set> {
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => Some(vec![Vec::new()]),
         HirKind::Literal(l) => Some(normalise(vec![l.0.to_vec()])),
         HirKind::Class(c) => Some(class_bytes(c)?.into_iter().map(|b| vec![b]).collect()),
-        HirKind::Capture(c) => exact(&c.sub),
+        HirKind::Capture(c) => exact(&c.sub, limit),
         HirKind::Repetition(r) => {
-            let sub = exact(&r.sub)?;
+            let sub = exact(&r.sub, limit)?;
             match (r.min, r.max) {
                 (1, Some(1)) => Some(sub),
                 (0, Some(1)) => {
@@ -116,7 +123,7 @@ fn exact(h: &Hir) -> Option<Set> {
                 (n, Some(m)) if n == m && n <= 4 => {
                     let mut acc = vec![Vec::new()];
                     for _ in 0..n {
-                        acc = product(&acc, &sub)?;
+                        acc = product(&acc, &sub, limit)?;
                     }
                     Some(acc)
                 }
@@ -126,15 +133,15 @@ fn exact(h: &Hir) -> Option<Set> {
         HirKind::Concat(items) => {
             let mut acc = vec![Vec::new()];
             for i in items {
-                acc = product(&acc, &exact(i)?)?;
+                acc = product(&acc, &exact(i, limit)?, limit)?;
             }
             Some(acc)
         }
         HirKind::Alternation(alts) => {
             let mut out = Vec::new();
             for a in alts {
-                out.extend(exact(a)?);
-                if out.len() > MAX_SET {
+                out.extend(exact(a, limit)?);
+                if out.len() > limit {
                     return None;
                 }
             }
@@ -149,8 +156,8 @@ fn score(s: &Set) -> (usize, isize) {
     (min.min(8), -(s.len() as isize))
 }
 
-fn valid(s: &Set) -> bool {
-    !s.is_empty() && s.len() <= MAX_SET && s.iter().all(|v| !v.is_empty())
+fn valid(s: &Set, limit: usize) -> bool {
+    !s.is_empty() && s.len() <= limit && s.iter().all(|v| !v.is_empty())
 }
 
 /// Cuts needles to [`MAX_NEEDLE`] bytes (a prefix of a necessary string is
@@ -168,29 +175,29 @@ fn cut(s: Set) -> Set {
 
 /// Strings of which every match of `h` contains one, if there is such a
 /// set worth having.
-fn needles(h: &Hir) -> Option<Set> {
-    if let Some(e) = exact(h) {
-        if valid(&e) {
+fn needles(h: &Hir, limit: usize) -> Option<Set> {
+    if let Some(e) = exact(h, limit) {
+        if valid(&e, limit) {
             return Some(cut(e));
         }
     }
     match h.kind() {
-        HirKind::Capture(c) => needles(&c.sub),
+        HirKind::Capture(c) => needles(&c.sub, limit),
         // `x{2,}` holds `xx`: the sub-pattern repeated `min` times.
-        HirKind::Repetition(r) if (2..=4).contains(&r.min) && exact(&r.sub).is_some() => {
-            let sub = exact(&r.sub)?;
+        HirKind::Repetition(r) if (2..=4).contains(&r.min) && exact(&r.sub, limit).is_some() => {
+            let sub = exact(&r.sub, limit)?;
             let mut acc = vec![Vec::new()];
             for _ in 0..r.min {
-                acc = product(&acc, &sub)?;
+                acc = product(&acc, &sub, limit)?;
             }
-            valid(&acc).then(|| cut(acc))
+            valid(&acc, limit).then(|| cut(acc))
         }
-        HirKind::Repetition(r) if r.min >= 1 => needles(&r.sub),
+        HirKind::Repetition(r) if r.min >= 1 => needles(&r.sub, limit),
         HirKind::Alternation(alts) => {
             let mut out = Vec::new();
             for a in alts {
-                out.extend(needles(a)?);
-                if out.len() > MAX_SET {
+                out.extend(needles(a, limit)?);
+                if out.len() > limit {
                     return None;
                 }
             }
@@ -200,24 +207,24 @@ fn needles(h: &Hir) -> Option<Set> {
             let mut best: Option<Set> = None;
             let mut consider = |cand: Set| {
                 let cand = cut(cand);
-                if valid(&cand) && best.as_ref().is_none_or(|b| score(&cand) > score(b)) {
+                if valid(&cand, limit) && best.as_ref().is_none_or(|b| score(&cand) > score(b)) {
                     best = Some(cand);
                 }
             };
             // Runs of adjacent exact items, joined.
             let mut run: Set = vec![Vec::new()];
             for item in items {
-                match exact(item).and_then(|e| product(&run, &e)) {
+                match exact(item, limit).and_then(|e| product(&run, &e, limit)) {
                     Some(joined) => run = joined,
                     None => {
                         consider(std::mem::replace(&mut run, vec![Vec::new()]));
                         // The item may start a new run on its own.
-                        if let Some(e) = exact(item) {
+                        if let Some(e) = exact(item, limit) {
                             run = e;
                         }
                     }
                 }
-                if let Some(n) = needles(item) {
+                if let Some(n) = needles(item, limit) {
                     consider(n);
                 }
             }
@@ -228,9 +235,103 @@ fn needles(h: &Hir) -> Option<Set> {
     }
 }
 
+/// The bytes of a *plain* value: letters, digits, the punctuation of
+/// words, numbers, names, e-mail addresses, dates and paths (space `_ . -
+/// @ , : / +`), and the bytes of non-ASCII text. See [`plain_needles`].
+pub(crate) const PLAIN: ByteSet = {
+    let mut s = [0u64, 0, u64::MAX, u64::MAX];
+    let mut b = 0usize;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b' ' | b'_' | b'.' | b'-' | b'@' | b',' | b':' | b'/' | b'+'
+            )
+        {
+            s[b >> 6] |= 1 << (b & 63);
+        }
+        b += 1;
+    }
+    s
+};
+
+/// At most this many needles for a plain-value set: command and keyword
+/// lists are long, and one automaton holds them all.
+const MAX_PLAIN_SET: usize = 1024;
+
+/// What `h` can match using only the bytes of `sigma`: a pattern matching
+/// (at least) the strings over `sigma` that `h` matches, or `None` when
+/// there are none. A class loses its other bytes; an item that needs one
+/// of them fails its concatenation, drops out of its alternation, and is
+/// skipped where it may repeat zero times.
+fn restrict(h: &Hir, sigma: &ByteSet) -> Option<Hir> {
+    use regex_syntax::hir::{ClassBytes, ClassBytesRange, Repetition};
+    Some(match h.kind() {
+        HirKind::Empty | HirKind::Look(_) | HirKind::Class(Class::Unicode(_)) => h.clone(),
+        HirKind::Literal(l) => {
+            if !l.0.iter().all(|&b| has_byte(sigma, b)) {
+                return None;
+            }
+            h.clone()
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut keep = ClassBytes::new(
+                (0..=255u8)
+                    .filter(|&b| has_byte(sigma, b))
+                    .map(|b| ClassBytesRange::new(b, b)),
+            );
+            keep.intersect(c);
+            if keep.ranges().is_empty() {
+                return None;
+            }
+            Hir::class(Class::Bytes(keep))
+        }
+        HirKind::Capture(c) => restrict(&c.sub, sigma)?,
+        HirKind::Repetition(r) => match restrict(&r.sub, sigma) {
+            Some(sub) => Hir::repetition(Repetition {
+                min: r.min,
+                max: r.max,
+                greedy: r.greedy,
+                sub: Box::new(sub),
+            }),
+            None if r.min == 0 => Hir::empty(),
+            None => return None,
+        },
+        HirKind::Concat(items) => Hir::concat(
+            items
+                .iter()
+                .map(|i| restrict(i, sigma))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        HirKind::Alternation(alts) => {
+            let alts: Vec<Hir> = alts.iter().filter_map(|a| restrict(a, sigma)).collect();
+            if alts.is_empty() {
+                return None;
+            }
+            Hir::alternation(alts)
+        }
+    })
+}
+
+/// Needles for a regex that has none for all values, holding for *plain*
+/// values (made of [`PLAIN`] bytes) only: the evasion-tolerant parts of a
+/// pattern (quotes, backslashes, `$VAR`s between the letters of a command)
+/// need bytes a plain value lacks, and what is left is often a list of
+/// words. An empty set: no plain value matches at all. The prefilter sets
+/// the bit of such a link for every value holding a byte outside
+/// [`PLAIN`] (see [`Prefilter::scan`]), so the bit stays an
+/// overapproximation for all values.
+pub(crate) fn plain_needles(hir: &Hir) -> Option<Set> {
+    match restrict(hir, &PLAIN) {
+        None => Some(Vec::new()),
+        Some(r) => needles(&r, MAX_PLAIN_SET).filter(|s| s.iter().all(|n| worth_needle(n))),
+    }
+}
+
 /// The needles of a parsed regex.
 pub(crate) fn hir_needles(hir: &Hir) -> Option<Set> {
-    needles(hir).filter(|s| s.iter().all(|n| worth_needle(n)))
+    needles(hir, MAX_SET).filter(|s| s.iter().all(|n| worth_needle(n)))
 }
 
 /// Whether a needle is worth scanning for. Most single bytes occur in
@@ -754,6 +855,9 @@ impl Chain {
 #[derive(Debug)]
 pub struct Prefilter {
     ac: AhoCorasick,
+    /// The bits of the links whose needles hold for plain values only (see
+    /// [`plain_needles`]): set for every value that is not plain.
+    plain: Vec<u64>,
     /// Pattern id → the link bits it sets.
     links: Vec<Vec<u32>>,
     /// Number of links with a prefilter.
@@ -762,7 +866,8 @@ pub struct Prefilter {
 
 impl Prefilter {
     /// Builds the automaton from each link's needles (`link bit → needles`).
-    pub(crate) fn build(per_link: &[Set]) -> Option<Prefilter> {
+    /// `plain` lists the links whose sets come from [`plain_needles`].
+    pub(crate) fn build(per_link: &[Set], plain: &[u32]) -> Option<Prefilter> {
         let mut index: std::collections::HashMap<&[u8], usize> = Default::default();
         let mut patterns: Vec<&[u8]> = Vec::new();
         let mut links: Vec<Vec<u32>> = Vec::new();
@@ -784,8 +889,13 @@ impl Prefilter {
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&patterns)
             .ok()?;
+        let mut mask = vec![0u64; per_link.len().div_ceil(64)];
+        for &b in plain {
+            mask[(b / 64) as usize] |= 1 << (b % 64);
+        }
         Some(Prefilter {
             ac,
+            plain: mask,
             links,
             count: per_link.len(),
         })
@@ -797,10 +907,16 @@ impl Prefilter {
     }
 
     /// Sets in `bits` the links whose needles occur in `value`.
-    pub(crate) fn scan(&self, value: &[u8], bits: &mut [u64]) {
+    /// `present`: the bytes of `value` ([`byte_set`]).
+    pub(crate) fn scan(&self, value: &[u8], present: &ByteSet, bits: &mut [u64]) {
         for m in self.ac.find_overlapping_iter(value) {
             for &b in &self.links[m.pattern().as_usize()] {
                 bits[(b / 64) as usize] |= 1 << (b % 64);
+            }
+        }
+        if present.iter().zip(&PLAIN).any(|(p, plain)| p & !plain != 0) {
+            for (b, m) in bits.iter_mut().zip(&self.plain) {
+                *b |= m;
             }
         }
     }
@@ -989,14 +1105,26 @@ mod tests {
 
     #[test]
     fn scan_sets_bits_of_matching_links() {
-        let pf = Prefilter::build(&[
-            vec![b"select".to_vec()],
-            vec![b"<script".to_vec(), b"javascript:".to_vec()],
-        ])
+        let pf = Prefilter::build(
+            &[
+                vec![b"select".to_vec()],
+                vec![b"<script".to_vec(), b"javascript:".to_vec()],
+                vec![b"wget".to_vec()],
+            ],
+            &[2],
+        )
         .expect("builds");
-        let mut bits = vec![0u64; pf.words()];
-        pf.scan(b"a JavaScript:alert(1)", &mut bits);
-        assert_eq!(bits[0], 0b10);
+        let scan = |v: &[u8]| {
+            let mut bits = vec![0u64; pf.words()];
+            pf.scan(v, &byte_set(v), &mut bits);
+            bits[0]
+        };
+        assert_eq!(scan(b"a JavaScript:alert(1)"), 0b110);
+        // A plain-needle link: plain values need its needle; any other
+        // value sets its bit.
+        assert_eq!(scan(b"plain words, 1.5"), 0);
+        assert_eq!(scan(b"run wget now"), 0b100);
+        assert_eq!(scan(b"x;y"), 0b100);
     }
 
     #[test]
@@ -1084,5 +1212,117 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn plain(p: &str) -> Option<Vec<String>> {
+        let hir = crate::engine::operator::parse_rx(&crate::ir::pcre_to_regex(p)).ok()?;
+        plain_needles(&hir).map(|s| {
+            s.into_iter()
+                .map(|n| String::from_utf8_lossy(&n).into_owned())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn plain_needles_drop_what_plain_values_cannot_hold() {
+        // Quotes and backslashes between the letters of a word.
+        assert_eq!(
+            plain(r#"(?i)c["'\\]*a["'\\]*t\b|w["'\\]*g["'\\]*e["'\\]*t"#),
+            Some(vec!["cat".into(), "wget".into()])
+        );
+        // A separator a plain value lacks, or the start of the value.
+        assert_eq!(
+            plain(r"(?:^|[;|&])\s*(?:ls|id)\b"),
+            Some(vec!["id".into(), "ls".into()])
+        );
+        // An optional run of evasion bytes between letters is skipped.
+        assert_eq!(plain(r"a(?:\$x)?b"), Some(vec!["ab".into()]));
+        assert_eq!(
+            plain(r"(?:^|[;|&`])\s*(?:wget|curl)\s"),
+            Some(vec!["curl ".into(), "wget ".into()])
+        );
+        // Needs a byte no plain value has: nothing plain matches.
+        assert_eq!(plain(r"[;|&]\s*(?:ls|cat)"), Some(vec![]));
+        // The regex already has needles for all values: those are used.
+        assert!(rx_needles(&crate::ir::pcre_to_regex("(?i)<script")).is_some());
+    }
+
+    /// Every CRS regex with plain needles, on plain values made of its own
+    /// needles (case changed), command words and plain punctuation: a
+    /// match always holds a needle.
+    #[test]
+    fn plain_needles_hold_on_every_crs_regex() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/crs");
+        let engine = crate::engine::Engine::builder()
+            .rules_before(
+                "SecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level=4\"\n",
+            )
+            .crs_dir(&dir)
+            .build()
+            .unwrap_or_else(|e| panic!("CRS at {}: {e}", dir.display()));
+        let common: &[&str] = &[
+            " ", ",", "/", ".", "-", "_", "@", "+", ":", "json.", "1", "a", "x", "ls", "cat",
+            "etc", "passwd", "sh", "time", "env", "sudo", "wget", "http", "select", "union", "bin",
+            "tmp", "id", "ping", "nc", "python", "perl", "php", "java", "eval",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut checked = 0;
+        for phase in 1..=5 {
+            for item in engine.phase(phase) {
+                let crate::engine::PlanItem::Rule(rule) = item else {
+                    continue;
+                };
+                let mut link = Some(rule);
+                while let Some(l) = link {
+                    link = l.chain.as_deref();
+                    let Some(set) = l.operator.plain_needles() else {
+                        continue;
+                    };
+                    let pattern = crate::ir::pcre_to_regex(l.operator.arg());
+                    let re = regex::bytes::RegexBuilder::new(&pattern)
+                        .unicode(false)
+                        .dot_matches_new_line(true)
+                        .multi_line(true)
+                        .size_limit(1 << 28)
+                        .build()
+                        .expect("regex");
+                    let atoms: Vec<Vec<u8>> = set
+                        .iter()
+                        .cloned()
+                        .chain(common.iter().map(|a| a.as_bytes().to_vec()))
+                        .collect();
+                    for _ in 0..400 {
+                        let mut v = Vec::new();
+                        for _ in 0..1 + next(5) {
+                            let mut a = atoms[next(atoms.len())].clone();
+                            if next(3) == 0 {
+                                a.make_ascii_uppercase();
+                            }
+                            v.extend_from_slice(&a);
+                        }
+                        assert!(v.iter().all(|&b| has_byte(&PLAIN, b)));
+                        if re.is_match(&v) {
+                            let lower = v.to_ascii_lowercase();
+                            assert!(
+                                set.iter()
+                                    .any(|n| memchr::memmem::find(&lower, n).is_some()),
+                                "{}: {:?} matches without a needle",
+                                l.id,
+                                String::from_utf8_lossy(&v)
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // The samples do reach matches, so the check is not vacuous.
+        assert!(checked > 100, "{checked} matching samples");
     }
 }
