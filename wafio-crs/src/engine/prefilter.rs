@@ -10,11 +10,11 @@
 //! links that may match it, as a bit set.
 //!
 //! A regex with no needles for all values may have some for *plain*
-//! values ([`plain_needles`]): CRS's evasion-tolerant command regexes
+//! values (`plain_needles`): CRS's evasion-tolerant command regexes
 //! allow quotes, backslashes and `$VAR`s between the letters of every
 //! command word, so any letter may start a match, but a value without
 //! those bytes can only match the words themselves. Such a link's bit is
-//! set by its words, and by any byte outside [`PLAIN`].
+//! set by its words, and by any byte outside `PLAIN`.
 //!
 //! Transformations change what the operator sees, so a value is scanned
 //! after the link's transformation chain. Chains are interned, and each
