@@ -4,7 +4,7 @@
 //! At build time every `@rx`, `@pm` and `@pmFromFile` link gets its
 //! *needles*: byte strings of which every match contains at least one
 //! (ASCII case ignored). For a regex they come from its syntax tree (see
-//! [`rx_needles`]); a link whose regex has no such set (a leading class
+//! `hir_needles`); a link whose regex has no such set (a leading class
 //! repeated `*`, say) simply has no prefilter. All needles of all links go
 //! into one Aho-Corasick automaton; scanning a value once gives the set of
 //! links that may match it, as a bit set.
@@ -19,7 +19,7 @@
 //! Transformations change what the operator sees, so a value is scanned
 //! after the link's transformation chain. Chains are interned, and each
 //! knows the bytes that can make it change a value other than by ASCII
-//! case ([`Chain::triggers`]). For the usual benign value no transformation
+//! case (`Chain::triggers`). For the usual benign value no transformation
 //! of the chain applies, the transformed value equals the raw one up to
 //! case, and the raw value's scan stands for every such chain: a request
 //! pays one scan per value instead of one regex per rule and value.
