@@ -394,26 +394,41 @@ impl<'e> Transaction<'e> {
                         .filter(|(coll, _)| *coll == t.collection)
                         .map(|(_, s)| *s),
                 );
-                // A whole collection that no value of can match this link
-                // (its prefilter bit is in no value's bits) is skipped in
-                // one step, whatever the selection and exclusions (they
-                // only narrow it); the union is built once per transaction.
                 // A whole collection none of whose values passes the
                 // filter is skipped in one step, whatever the selection and
-                // exclusions (they only narrow it).
+                // exclusions (they only narrow it); the union is built once
+                // per transaction. A `multiMatch` operator also sees the
+                // values between steps, which the filter does not speak
+                // for, unless the chain changes no value of the collection
+                // (the usual case): each value is then all it sees.
                 let skip = filter
-                    .filter(|_| !link.multi_match && !t.count)
+                    .filter(|_| !t.count)
                     .zip(union_index(t.collection))
-                    .is_some_and(|(f, coll)| !self.collection_admits(coll, link.tchain, f));
+                    .is_some_and(|(f, coll)| {
+                        if link.multi_match {
+                            // The raw union first (chain 0 is the empty
+                            // chain), so no value is transformed for this.
+                            !self.collection_admits(coll, 0, f)
+                                && self.cache.borrow().raw_only(coll, chain)
+                        } else {
+                            !self.collection_admits(coll, link.tchain, f)
+                        }
+                    });
                 if skip {
                     continue;
                 }
                 // When the chain changes no value of the collection, each
-                // value's filter is read straight off the raw scan.
-                let raw_filter = filter.filter(|_| !link.multi_match).filter(|_| {
-                    union_index(t.collection)
-                        .is_some_and(|c| self.cache.borrow().raw_only(c, chain))
-                });
+                // value's filter is read straight off the raw scan. A
+                // `multiMatch` operator then sees the raw value only, unless
+                // the chain changes case: it sees both cases then, and takes
+                // the path below.
+                let raw_filter =
+                    filter
+                        .filter(|_| !(link.multi_match && chain.case))
+                        .filter(|_| {
+                            union_index(t.collection)
+                                .is_some_and(|c| self.cache.borrow().raw_only(c, chain))
+                        });
                 src.for_each(t, &extra, &mut |v| {
                     let hit = if v.slot == NO_SLOT {
                         eval_value(link, &v.value, None, &arg, bytes, &self.spare, &mut bufs)
@@ -1003,6 +1018,32 @@ mod tests {
         assert!(blocked("a=cHJvY2VzcyUyZWVudg"));
         assert!(blocked("a=x%2520process.env"));
         assert!(!blocked("a=item_number_5&b=cHJvY2Vzcw&c=plain"));
+    }
+
+    #[test]
+    fn multi_match_skips_collections_only_where_the_chain_changes_nothing() {
+        // Rule 1 is case-sensitive behind a case-changing chain: the raw
+        // value still counts. Rule 2 needs `;`, which only decoding makes.
+        let engine = Engine::builder()
+            .rules_before(
+                "SecRuleEngine On\n\
+                 SecRule ARGS \"@rx SELECT\" \"id:1,phase:1,deny,multiMatch,t:none,t:lowercase\"\n\
+                 SecRule ARGS \"@rx a;b\" \"id:2,phase:1,deny,multiMatch,t:none,t:urlDecodeUni\"\n",
+            )
+            .build()
+            .expect("rules build");
+        let blocked_by = |query: &str| {
+            let raw = format!("GET /?{query} HTTP/1.1\r\nHost: a\r\n\r\n");
+            let req = HttpRequest::parse(raw.as_bytes(), engine.request_limits()).expect("request");
+            let mut tx = engine.transaction(&req);
+            tx.process_request();
+            tx.matched_ids()
+        };
+        assert_eq!(blocked_by("x=plain&y=SELECT"), vec![1]);
+        assert_eq!(blocked_by("x=plain&y=select"), Vec::<u64>::new());
+        // `%253b` arrives as `%3b`; decoding it makes `a;b`.
+        assert_eq!(blocked_by("x=plain&y=a%253bb"), vec![2]);
+        assert_eq!(blocked_by("x=plain&y=ab"), Vec::<u64>::new());
     }
 
     #[test]
