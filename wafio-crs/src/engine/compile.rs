@@ -416,6 +416,17 @@ impl RuleSel {
     }
 }
 
+/// [`CRule::slack_after`] of a chain of transformations.
+fn slack_after(transforms: &[Transform]) -> Box<[Option<usize>]> {
+    let mut out = vec![Some(0); transforms.len()];
+    let mut acc = Some(0usize);
+    for (i, t) in transforms.iter().enumerate().rev() {
+        out[i] = acc;
+        acc = acc.zip(t.len_slack()).map(|(a, b)| a + b);
+    }
+    out.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,15 +442,4 @@ mod tests {
         assert!(matches!(sel, Select::Regex(_)));
         assert!(sel.selects(b"xCD"), "case-insensitive regex on bytes");
     }
-}
-
-/// [`CRule::slack_after`] of a chain of transformations.
-fn slack_after(transforms: &[Transform]) -> Box<[Option<usize>]> {
-    let mut out = vec![Some(0); transforms.len()];
-    let mut acc = Some(0usize);
-    for (i, t) in transforms.iter().enumerate().rev() {
-        out[i] = acc;
-        acc = acc.zip(t.len_slack()).map(|(a, b)| a + b);
-    }
-    out.into()
 }
