@@ -10,28 +10,27 @@ pub type Pair = (Vec<u8>, Vec<u8>);
 pub fn url_decode(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
+    // Runs without `+` or `%` are copied whole.
+    while let Some(at) = memchr::memchr2(b'+', b'%', &input[i..]) {
+        out.extend_from_slice(&input[i..i + at]);
+        i += at;
+        if input[i] == b'+' {
+            out.push(b' ');
+            i += 1;
+            continue;
+        }
+        match (input.get(i + 1), input.get(i + 2)) {
+            (Some(&h), Some(&l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                out.push(hex_val(h) << 4 | hex_val(l));
+                i += 3;
             }
-            b'%' => match (input.get(i + 1), input.get(i + 2)) {
-                (Some(&h), Some(&l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
-                    out.push(hex_val(h) << 4 | hex_val(l));
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b => {
-                out.push(b);
+            _ => {
+                out.push(b'%');
                 i += 1;
             }
         }
     }
+    out.extend_from_slice(&input[i..]);
     out
 }
 
@@ -151,7 +150,32 @@ mod tests {
         assert_eq!(dropped, 2);
     }
 
+    /// The byte-at-a-time decoder `url_decode` must agree with.
+    fn reference(input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < input.len() {
+            match (input[i], input.get(i + 1), input.get(i + 2)) {
+                (b'+', ..) => out.push(b' '),
+                (b'%', Some(&h), Some(&l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                    out.push(hex_val(h) << 4 | hex_val(l));
+                    i += 2;
+                }
+                (b, ..) => out.push(b),
+            }
+            i += 1;
+        }
+        out
+    }
+
     proptest! {
+        #[test]
+        fn decodes_as_the_byte_at_a_time_reference(
+            input in proptest::collection::vec(proptest::sample::select(b"%+aF0zg9 ".to_vec()), 0..40),
+        ) {
+            prop_assert_eq!(url_decode(&input), reference(&input));
+        }
+
         #[test]
         fn encode_decode_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             prop_assert_eq!(url_decode(url_encode(&bytes).as_bytes()), bytes);
