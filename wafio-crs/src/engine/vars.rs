@@ -110,7 +110,12 @@ impl VarValue<'_> {
         out.push_str(&self.name);
         if self.keyed {
             out.push(':');
-            out.push_str(&String::from_utf8_lossy(&self.key));
+            // Keys are nearly always UTF-8 (ASCII, mostly): validated
+            // in place, without the lossy decoder's chunk iterator.
+            match std::str::from_utf8(&self.key) {
+                Ok(key) => out.push_str(key),
+                Err(_) => out.push_str(&String::from_utf8_lossy(&self.key)),
+            }
         }
     }
 }
