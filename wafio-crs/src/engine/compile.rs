@@ -51,14 +51,10 @@ pub struct CRule {
     /// operator sees after each transformation step is tested against them
     /// first, as the shared prefilter only scans a chain's final values.
     pub(crate) step_needles: Option<aho_corasick::AhoCorasick>,
-    /// For a `multiMatch` link with [`CRule::step_needles`]: the shortest
-    /// needle, so the shortest value its operator can match.
-    pub(crate) min_match_len: usize,
-    /// Per transformation step: how much longer than that step's output
-    /// the later steps can make a value (`None`: unbounded). With
-    /// [`CRule::min_match_len`] it ends a `multiMatch` evaluation once no
-    /// later intermediate value can be long enough to match.
-    pub(crate) slack_after: Box<[Option<usize>]>,
+    /// For a `multiMatch` link with [`CRule::step_needles`]: what ends its
+    /// evaluation once no later intermediate value can be long enough to
+    /// match.
+    pub(crate) length_bound: Option<LengthBound>,
     /// Disruptive action.
     pub disruptive: Option<Disruptive>,
     /// Status for deny/redirect.
@@ -192,7 +188,6 @@ fn compile_rule(
         None => None,
     };
     Ok(CRule {
-        slack_after: slack_after(&transforms),
         id: rule.id,
         phase: rule.phase,
         targets,
@@ -201,7 +196,7 @@ fn compile_rule(
         tchain: 0,
         prefilter: None,
         step_needles: None,
-        min_match_len: 0,
+        length_bound: None,
         disruptive: rule.disruptive.clone(),
         status: rule.status,
         skip: rule.skip.unwrap_or(0),
@@ -337,7 +332,7 @@ pub(crate) fn index(phases: &mut [Vec<PlanItem>; 6]) -> Index {
                         .build(n)
                         .ok();
                     if l.step_needles.is_some() {
-                        l.min_match_len = n.iter().map(Vec::len).min().unwrap_or(0);
+                        l.length_bound = LengthBound::new(n, &l.transforms);
                     }
                 }
             } else if let Some(n) = l.operator.plain_needles() {
@@ -416,15 +411,40 @@ impl RuleSel {
     }
 }
 
-/// [`CRule::slack_after`] of a chain of transformations.
-fn slack_after(transforms: &[Transform]) -> Box<[Option<usize>]> {
-    let mut out = vec![Some(0); transforms.len()];
-    let mut acc = Some(0usize);
-    for (i, t) in transforms.iter().enumerate().rev() {
-        out[i] = acc;
-        acc = acc.zip(t.len_slack()).map(|(a, b)| a + b);
+/// How short a value a `multiMatch` link can still match, and how much the
+/// rest of its chain can lengthen one (see [`CRule::length_bound`]).
+#[derive(Debug)]
+pub(crate) struct LengthBound {
+    /// The shortest needle, so the shortest value the operator can match
+    /// (at least 1).
+    pub(crate) min_len: usize,
+    /// Per transformation step: how much longer than that step's output
+    /// the later steps can make a value (`None`: unbounded).
+    pub(crate) slack_after: Box<[Option<usize>]>,
+}
+
+impl LengthBound {
+    /// The bound of a link with these needles and transformations; `None`
+    /// when a needle is empty (nothing can be ruled out by length).
+    fn new(needles: &[Vec<u8>], transforms: &[Transform]) -> Option<LengthBound> {
+        let min_len = needles.iter().map(Vec::len).min().filter(|&n| n > 0)?;
+        let mut slack_after = vec![Some(0); transforms.len()];
+        let mut acc = Some(0usize);
+        for (i, t) in transforms.iter().enumerate().rev() {
+            slack_after[i] = acc;
+            acc = acc.zip(t.len_slack()).map(|(a, b)| a + b);
+        }
+        Some(LengthBound {
+            min_len,
+            slack_after: slack_after.into(),
+        })
     }
-    out.into()
+
+    /// Whether no value from step `i` on can match, when that step makes
+    /// at most `len` bytes.
+    pub(crate) fn rules_out(&self, i: usize, len: usize) -> bool {
+        self.slack_after[i].is_some_and(|slack| len + slack < self.min_len)
+    }
 }
 
 #[cfg(test)]

@@ -962,11 +962,10 @@ fn eval_value(
         // No value from here on can hold a needle of a multiMatch
         // operator: it ends without running the rest (base64 decoding
         // the start of a plain word makes a few bytes only).
-        if link.min_match_len > 0
-            && t.max_output_len(a)
-                .zip(link.slack_after[i])
-                .is_some_and(|(len, slack)| len + slack < link.min_match_len)
-        {
+        if link.length_bound.as_ref().is_some_and(|bound| {
+            t.max_output_len(a)
+                .is_some_and(|len| bound.rules_out(i, len))
+        }) {
             return None;
         }
         let changed = Transform::apply(t, a, b);
@@ -992,6 +991,15 @@ mod tests {
     use crate::engine::Engine;
     use crate::request::HttpRequest;
 
+    /// `GET /?query` through the request phases.
+    fn get<'e>(engine: &'e Engine, query: &str) -> super::Transaction<'e> {
+        let raw = format!("GET /?{query} HTTP/1.1\r\nHost: a\r\n\r\n");
+        let req = HttpRequest::parse(raw.as_bytes(), engine.request_limits()).expect("request");
+        let mut tx = engine.transaction(&req);
+        tx.process_request();
+        tx
+    }
+
     #[test]
     fn multi_match_sees_every_decoded_value_however_short_it_ends() {
         // The operator needs `process.env` (11 bytes): an argument is tried
@@ -1006,13 +1014,7 @@ mod tests {
             )
             .build()
             .expect("rules build");
-        let blocked = |query: &str| {
-            let raw = format!("GET /?{query} HTTP/1.1\r\nHost: a\r\n\r\n");
-            let req = HttpRequest::parse(raw.as_bytes(), engine.request_limits()).expect("request");
-            let mut tx = engine.transaction(&req);
-            tx.process_request();
-            tx.intervention().is_some()
-        };
+        let blocked = |query: &str| get(&engine, query).intervention().is_some();
         // base64("process.env") and base64("process%2eenv").
         assert!(blocked("a=cHJvY2Vzcy5lbnY"));
         assert!(blocked("a=cHJvY2VzcyUyZWVudg"));
@@ -1032,13 +1034,7 @@ mod tests {
             )
             .build()
             .expect("rules build");
-        let blocked_by = |query: &str| {
-            let raw = format!("GET /?{query} HTTP/1.1\r\nHost: a\r\n\r\n");
-            let req = HttpRequest::parse(raw.as_bytes(), engine.request_limits()).expect("request");
-            let mut tx = engine.transaction(&req);
-            tx.process_request();
-            tx.matched_ids()
-        };
+        let blocked_by = |query: &str| get(&engine, query).matched_ids();
         assert_eq!(blocked_by("x=plain&y=SELECT"), vec![1]);
         assert_eq!(blocked_by("x=plain&y=select"), Vec::<u64>::new());
         // `%253b` arrives as `%3b`; decoding it makes `a;b`.
