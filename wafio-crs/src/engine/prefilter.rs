@@ -28,7 +28,7 @@
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{Anchored, MatchKind};
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind};
 
 use crate::engine::transform::{Transform, TRANSFORMS, TRANSFORM_COUNT};
 
@@ -257,31 +257,32 @@ pub(crate) const PLAIN: ByteSet = {
     s
 };
 
+/// The bytes outside [`PLAIN`].
+const NOT_PLAIN: ByteSet = [!PLAIN[0], !PLAIN[1], !PLAIN[2], !PLAIN[3]];
+
 /// At most this many needles for a plain-value set: command and keyword
 /// lists are long, and one automaton holds them all.
 const MAX_PLAIN_SET: usize = 1024;
 
-/// What `h` can match using only the bytes of `sigma`: a pattern matching
-/// (at least) the strings over `sigma` that `h` matches, or `None` when
-/// there are none. A class loses its other bytes; an item that needs one
-/// of them fails its concatenation, drops out of its alternation, and is
-/// skipped where it may repeat zero times.
-fn restrict(h: &Hir, sigma: &ByteSet) -> Option<Hir> {
-    use regex_syntax::hir::{ClassBytes, ClassBytesRange, Repetition};
+/// What `h` can match using only the bytes of `sigma` (a byte set and the
+/// same bytes as a class): a pattern matching (at least) the strings over
+/// `sigma` that `h` matches, or `None` when there are none. A class loses
+/// its other bytes; an item that needs one of them fails its
+/// concatenation, drops out of its alternation, and is skipped where it
+/// may repeat zero times.
+fn restrict(h: &Hir, sigma: &(ByteSet, ClassBytes)) -> Option<Hir> {
+    use regex_syntax::hir::Repetition;
+    let (bytes, class) = sigma;
     Some(match h.kind() {
         HirKind::Empty | HirKind::Look(_) | HirKind::Class(Class::Unicode(_)) => h.clone(),
         HirKind::Literal(l) => {
-            if !l.0.iter().all(|&b| has_byte(sigma, b)) {
+            if !l.0.iter().all(|&b| has_byte(bytes, b)) {
                 return None;
             }
             h.clone()
         }
         HirKind::Class(Class::Bytes(c)) => {
-            let mut keep = ClassBytes::new(
-                (0..=255u8)
-                    .filter(|&b| has_byte(sigma, b))
-                    .map(|b| ClassBytesRange::new(b, b)),
-            );
+            let mut keep = class.clone();
             keep.intersect(c);
             if keep.ranges().is_empty() {
                 return None;
@@ -324,7 +325,12 @@ fn restrict(h: &Hir, sigma: &ByteSet) -> Option<Hir> {
 /// [`PLAIN`] (see [`Prefilter::scan`]), so the bit stays an
 /// overapproximation for all values.
 pub(crate) fn plain_needles(hir: &Hir) -> Option<Set> {
-    match restrict(hir, &PLAIN) {
+    let class = ClassBytes::new(
+        (0..=255u8)
+            .filter(|&b| has_byte(&PLAIN, b))
+            .map(|b| ClassBytesRange::new(b, b)),
+    );
+    match restrict(hir, &(PLAIN, class)) {
         None => Some(Vec::new()),
         Some(r) => needles(&r, MAX_PLAIN_SET).filter(|s| s.iter().all(|n| worth_needle(n))),
     }
@@ -938,7 +944,7 @@ impl Prefilter {
                 }
             }
         }
-        if present.iter().zip(&PLAIN).any(|(p, plain)| p & !plain != 0) {
+        if intersects(present, &NOT_PLAIN) {
             for (b, m) in bits.iter_mut().zip(&self.plain) {
                 *b |= m;
             }
