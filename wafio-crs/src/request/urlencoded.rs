@@ -8,10 +8,27 @@ pub type Pair = (Vec<u8>, Vec<u8>);
 /// a space, `%XX` (two hex digits, any case) becomes the byte, and an invalid
 /// or truncated escape (`%`, `%4`, `%zz`) is kept literally.
 pub fn url_decode(input: &[u8]) -> Vec<u8> {
+    decode(input, true)
+}
+
+/// URL-decodes without turning `+` into a space (for paths).
+pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
+    decode(input, false)
+}
+
+/// [`url_decode`], or with `plus` false [`percent_decode`]: runs without an
+/// escape are copied whole.
+fn decode(input: &[u8], plus: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
+    let next = |rest: &[u8]| {
+        if plus {
+            memchr::memchr2(b'+', b'%', rest)
+        } else {
+            memchr::memchr(b'%', rest)
+        }
+    };
     let mut i = 0;
-    // Runs without `+` or `%` are copied whole.
-    while let Some(at) = memchr::memchr2(b'+', b'%', &input[i..]) {
+    while let Some(at) = next(&input[i..]) {
         out.extend_from_slice(&input[i..i + at]);
         i += at;
         if input[i] == b'+' {
@@ -31,26 +48,6 @@ pub fn url_decode(input: &[u8]) -> Vec<u8> {
         }
     }
     out.extend_from_slice(&input[i..]);
-    out
-}
-
-/// URL-decodes without turning `+` into a space (for paths).
-pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        if input[i] == b'%' {
-            if let (Some(&h), Some(&l)) = (input.get(i + 1), input.get(i + 2)) {
-                if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() {
-                    out.push(hex_val(h) << 4 | hex_val(l));
-                    i += 3;
-                    continue;
-                }
-            }
-        }
-        out.push(input[i]);
-        i += 1;
-    }
     out
 }
 
@@ -150,13 +147,14 @@ mod tests {
         assert_eq!(dropped, 2);
     }
 
-    /// The byte-at-a-time decoder `url_decode` must agree with.
-    fn reference(input: &[u8]) -> Vec<u8> {
+    /// The byte-at-a-time decoder `url_decode` (`plus`) and
+    /// `percent_decode` must agree with.
+    fn reference(input: &[u8], plus: bool) -> Vec<u8> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < input.len() {
             match (input[i], input.get(i + 1), input.get(i + 2)) {
-                (b'+', ..) => out.push(b' '),
+                (b'+', ..) if plus => out.push(b' '),
                 (b'%', Some(&h), Some(&l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
                     out.push(hex_val(h) << 4 | hex_val(l));
                     i += 2;
@@ -173,7 +171,8 @@ mod tests {
         fn decodes_as_the_byte_at_a_time_reference(
             input in proptest::collection::vec(proptest::sample::select(b"%+aF0zg9 ".to_vec()), 0..40),
         ) {
-            prop_assert_eq!(url_decode(&input), reference(&input));
+            prop_assert_eq!(url_decode(&input), reference(&input, true));
+            prop_assert_eq!(percent_decode(&input), reference(&input, false));
         }
 
         #[test]
