@@ -73,17 +73,22 @@ impl Parser<'_> {
     /// Parses a string starting at the opening quote; appends its unescaped
     /// content to `out`.
     fn string(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
-        self.pos += 1; // opening quote
-                       // Most strings are short and plain: a byte loop finds their end
-                       // before a vectorised search would be set up.
+        // The opening quote.
+        self.pos += 1;
+        // Most strings are short and plain: a byte loop finds their end
+        // before a vectorised search would be set up. Its plain bytes are
+        // taken either way; the search below goes on after them.
         let start = self.pos.min(self.input.len());
         let head = &self.input[start..self.input.len().min(start + 32)];
-        if let Some(i) = head.iter().position(|&b| STRING_STOP[usize::from(b)]) {
-            if head[i] == b'"' {
-                out.extend_from_slice(&head[..i]);
-                self.pos = start + i + 1;
-                return Ok(());
-            }
+        let plain = head
+            .iter()
+            .position(|&b| STRING_STOP[usize::from(b)])
+            .unwrap_or(head.len());
+        out.extend_from_slice(&head[..plain]);
+        self.pos = start + plain;
+        if head.get(plain) == Some(&b'"') {
+            self.pos += 1;
+            return Ok(());
         }
         loop {
             let rest = &self.input[self.pos.min(self.input.len())..];
