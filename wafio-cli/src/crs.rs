@@ -73,6 +73,10 @@ pub fn run(cmd: CrsCommand) -> anyhow::Result<ExitCode> {
             for p in 1..=5 {
                 println!("  phase {p}: {} rules", s.rules_per_phase[p]);
             }
+            println!(
+                "  phase 1 prelude: the first {} plan items read nothing of the request and run once, at build",
+                s.prelude_items
+            );
             println!("  no paranoia tag: {} rules", s.rules_per_paranoia[0]);
             for pl in 1..=4 {
                 println!("  paranoia level {pl}: {} rules", s.rules_per_paranoia[pl]);

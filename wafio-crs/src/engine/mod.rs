@@ -20,6 +20,7 @@ mod cache;
 pub mod compile;
 pub mod operator;
 pub mod prefilter;
+mod prelude;
 pub mod transform;
 mod tx;
 pub mod vars;
@@ -89,6 +90,10 @@ pub struct EngineStats {
     pub rules_per_paranoia: [usize; 5],
     /// Files read.
     pub files: usize,
+    /// Leading phase-1 plan items that read nothing of the request: run
+    /// once when the engine is built, and not again per transaction (each
+    /// starts from what they left).
+    pub prelude_items: usize,
     /// Parse + lower + compile time.
     pub compile_time: Duration,
 }
@@ -202,6 +207,7 @@ impl EngineBuilder {
             request_body_limit: self.limits.max_body_bytes,
             limits: self.limits,
             stats: EngineStats::default(),
+            prelude: None,
         };
         for (name, args) in &set.settings {
             engine.apply_setting(name, args)?;
@@ -219,6 +225,8 @@ impl EngineBuilder {
                 }
             }
         }
+        engine.prelude = tx::prelude(&engine);
+        stats.prelude_items = engine.prelude.as_ref().map_or(0, |p| p.resume);
         stats.compile_time = start.elapsed();
         engine.stats = stats;
         Ok(engine)
@@ -242,6 +250,9 @@ pub struct Engine {
     request_body_limit: usize,
     limits: RequestLimits,
     stats: EngineStats,
+    /// What the leading phase-1 rules that read nothing of the request
+    /// leave in every transaction (see [`prelude`]).
+    prelude: Option<prelude::Prelude>,
 }
 
 /// Directives that only configure logging, auditing, storage or the host
@@ -457,6 +468,10 @@ impl Engine {
 
     pub(crate) fn gates(&self, phase: u8) -> &[Option<compile::Gate>] {
         &self.gates[usize::from(phase.clamp(1, 5))]
+    }
+
+    pub(crate) fn prelude(&self) -> Option<&prelude::Prelude> {
+        self.prelude.as_ref()
     }
 
     pub(crate) fn request_body_access(&self) -> bool {

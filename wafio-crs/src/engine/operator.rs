@@ -464,6 +464,11 @@ impl Operator {
         &self.arg
     }
 
+    /// The argument's macros, when it has any.
+    pub(crate) fn template(&self) -> Option<&Template> {
+        self.template.as_ref()
+    }
+
     /// The compiled regex of an `@rx`.
     pub fn regex(&self) -> Option<&regex::bytes::Regex> {
         match &self.data {

@@ -11,6 +11,7 @@ use crate::engine::cache::{union_index, Filter, ValueCache, UNION_COLLECTIONS};
 use crate::engine::compile::{compile_ctl_select, CRule, Gate, PlanItem, RuleSel};
 use crate::engine::operator::{atoi, OpArg};
 use crate::engine::prefilter::{byte_set, intersects, step_may_change, ByteSet};
+use crate::engine::prelude::{self, Prelude};
 use crate::engine::transform::Transform;
 use crate::engine::vars::{
     CTarget, ResponseData, RuleInfo, Select, TxMap, VarSource, VarValue, NO_SLOT,
@@ -22,6 +23,34 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Longest value kept in a log line, in bytes.
 const LOG_VALUE_MAX: usize = 200;
+
+/// A point in a phase's plan: the next item, and the skip in progress.
+#[derive(Clone, Copy, Default)]
+struct Resume<'e> {
+    index: usize,
+    skip_to: Option<&'e str>,
+    skip_n: u32,
+}
+
+/// Runs the leading pure rules of phase 1 (see [`prelude::is_pure`]) on a
+/// fresh transaction and keeps what they leave; `None` when there are
+/// none.
+pub(crate) fn prelude(engine: &Engine) -> Option<Prelude> {
+    let req = HttpRequest::parse(b"GET / HTTP/1.1\r\n\r\n", engine.request_limits()).ok()?;
+    let mut tx = Transaction::new(engine, &req);
+    let end = tx.run_items(1, Resume::default(), true);
+    if end.index == 0 {
+        return None;
+    }
+    Some(Prelude {
+        tx: tx.tx.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        matched: tx.matched.clone(),
+        highest_severity: tx.highest_severity,
+        resume: end.index,
+        skip_to: end.skip_to.map(str::to_string),
+        skip_n: end.skip_n,
+    })
+}
 
 /// A rule that matched (the whole chain).
 #[derive(Clone, Debug, PartialEq)]
@@ -251,12 +280,61 @@ impl<'e> Transaction<'e> {
         if self.allow == Allow::Request && phase <= 2 {
             return;
         }
+        let start = if phase == 1 {
+            self.apply_prelude()
+        } else {
+            Resume::default()
+        };
+        self.run_items(phase, start, false);
+        if self.allow == Allow::Phase(phase) {
+            self.allow = Allow::None;
+        }
+    }
+
+    /// Starts phase 1 from the engine's [`Prelude`] when the transaction
+    /// is as fresh as the one it was computed on: its variables set and
+    /// its matches recorded, and the point where the phase goes on.
+    fn apply_prelude(&mut self) -> Resume<'e> {
+        let engine = self.engine;
+        let fresh = self.tx.is_empty()
+            && self.matched.is_empty()
+            && self.other.is_empty()
+            && self.removed.is_empty()
+            && self.removed_targets.is_empty()
+            && self.highest_severity == 255;
+        let Some(p) = engine.prelude().filter(|_| fresh) else {
+            return Resume::default();
+        };
+        let spare = self.spare.get_mut();
+        for (k, v) in &p.tx {
+            let mut key = spare.string();
+            key.push_str(k);
+            let mut value = spare.bytes();
+            value.extend_from_slice(v);
+            self.tx.insert(key, value);
+        }
+        self.matched.extend(p.matched.iter().cloned());
+        self.highest_severity = p.highest_severity;
+        Resume {
+            index: p.resume,
+            skip_to: p.skip_to.as_deref(),
+            skip_n: p.skip_n,
+        }
+    }
+
+    /// Runs a phase's plan from `start`. With `prelude_only`, stops before
+    /// the first rule to evaluate that is not pure (see
+    /// [`prelude::is_pure`]) and returns where it stopped.
+    fn run_items(&mut self, phase: u8, start: Resume<'e>, prelude_only: bool) -> Resume<'e> {
         let engine = self.engine;
         let items = engine.phase(phase);
         let gates = engine.gates(phase);
-        let mut skip_to: Option<&str> = None;
-        let mut skip_n = 0u32;
-        for (item, gate) in items.iter().zip(gates) {
+        let Resume {
+            index: first,
+            mut skip_to,
+            mut skip_n,
+        } = start;
+        for (i, (item, gate)) in items.iter().zip(gates).enumerate().skip(first) {
             if self.disrupted() || self.allow == Allow::Phase(phase) {
                 break;
             }
@@ -277,6 +355,24 @@ impl<'e> Transaction<'e> {
                         skip_n -= 1;
                         continue;
                     }
+                    if prelude_only && (gate.is_some() || !prelude::is_pure(rule)) {
+                        // A rule whose first link reads only `TX` and does
+                        // not match is over before any of its actions: it
+                        // belongs to the prelude whatever they are (CRS's
+                        // check that crs-setup was loaded, for one).
+                        let mut hits = Vec::new();
+                        if gate.is_none() && prelude::reads_tx_only(rule) {
+                            self.eval_link(rule, rule, &mut hits);
+                            if hits.is_empty() {
+                                continue;
+                            }
+                        }
+                        return Resume {
+                            index: i,
+                            skip_to,
+                            skip_n,
+                        };
+                    }
                     if self.removed.iter().any(|sel| sel.selects(rule)) {
                         continue;
                     }
@@ -292,8 +388,10 @@ impl<'e> Transaction<'e> {
                 }
             }
         }
-        if self.allow == Allow::Phase(phase) {
-            self.allow = Allow::None;
+        Resume {
+            index: items.len(),
+            skip_to,
+            skip_n,
         }
     }
 
@@ -1071,6 +1169,84 @@ mod tests {
                 });
             }
         });
+    }
+
+    /// A request through the request phases.
+    fn request<'e>(engine: &'e Engine, method: &str, uri: &str) -> super::Transaction<'e> {
+        let raw = format!("{method} {uri} HTTP/1.1\r\nHost: a\r\n\r\n");
+        let req = HttpRequest::parse(raw.as_bytes(), engine.request_limits()).expect("request");
+        let mut tx = engine.transaction(&req);
+        tx.process_request();
+        tx
+    }
+
+    const PRELUDE_RULES: &str = "\
+        SecAction \"id:1,phase:1,pass,nolog,setvar:tx.setup=1,setvar:tx.pl=2\"\n\
+        SecRule &TX:setup \"@eq 0\" \"id:2,phase:1,deny,log,msg:'no setup'\"\n\
+        SecRule TX:pl \"@lt 2\" \"id:3,phase:1,pass,nolog,skipAfter:END\"\n\
+        SecRule TX:pl \"@ge 2\" \"id:4,phase:1,pass,nolog,msg:'pl %{tx.pl}',setvar:tx.high=%{tx.pl}\"\n\
+        SecRule REQUEST_METHOD \"@streq POST\" \"id:5,phase:1,pass,nolog,setvar:tx.post=1\"\n\
+        SecAction \"id:6,phase:1,pass,nolog,setvar:tx.after=x%{tx.post}\"\n\
+        SecMarker END\n\
+        SecRule TX:after \"@streq x1\" \"id:7,phase:1,deny,log,msg:'post seen'\"\n";
+
+    #[test]
+    fn the_prelude_covers_the_leading_rules_that_read_only_tx() {
+        let engine = Engine::builder()
+            .rules_before(format!("SecRuleEngine On\n{PRELUDE_RULES}"))
+            .build()
+            .expect("rules build");
+        // Rules 1-4: rule 2 reads only TX and does not match, so its deny
+        // does not matter; rule 5 reads the request.
+        assert_eq!(engine.stats().prelude_items, 4);
+        let get = request(&engine, "GET", "/a");
+        assert_eq!(get.tx_var("high"), Some(&b"2"[..]));
+        assert_eq!(get.tx_var("after"), Some(&b"x"[..]));
+        assert!(get.intervention().is_none());
+        let ids: Vec<u64> = get.matched().iter().map(|m| m.id).collect();
+        assert_eq!(ids, vec![1, 4, 6]);
+        assert_eq!(get.matched()[1].msg, "pl 2");
+        assert_eq!(get.matched()[1].matched_var_name, "TX:pl");
+        // What follows the prelude still sees each request.
+        let post = request(&engine, "POST", "/b?c=1");
+        assert_eq!(post.tx_var("after"), Some(&b"x1"[..]));
+        assert_eq!(post.intervention().map(|i| i.rule_id), Some(7));
+        assert!(post.log().contains("[uri \"/b?c=1\"]"), "{}", post.log());
+    }
+
+    #[test]
+    fn a_tx_rule_that_matches_and_disrupts_ends_the_prelude() {
+        // Without the setup variable rule 2 matches: it denies and logs
+        // each request itself, with that request's URI.
+        let engine = Engine::builder()
+            .rules_before(
+                "SecRuleEngine On\n\
+                 SecAction \"id:1,phase:1,pass,nolog,setvar:tx.pl=2\"\n\
+                 SecRule &TX:setup \"@eq 0\" \"id:2,phase:1,deny,log,msg:'no setup'\"\n",
+            )
+            .build()
+            .expect("rules build");
+        assert_eq!(engine.stats().prelude_items, 1);
+        for uri in ["/one", "/two?x=1"] {
+            let tx = request(&engine, "GET", uri);
+            assert_eq!(tx.intervention().map(|i| i.rule_id), Some(2));
+            assert!(
+                tx.log().contains(&format!("[uri \"{uri}\"]")),
+                "{}",
+                tx.log()
+            );
+        }
+    }
+
+    #[test]
+    fn an_engine_that_is_off_runs_no_prelude_either() {
+        let engine = Engine::builder()
+            .rules_before(format!("SecRuleEngine Off\n{PRELUDE_RULES}"))
+            .build()
+            .expect("rules build");
+        let tx = request(&engine, "GET", "/");
+        assert_eq!(tx.tx_var("pl"), None);
+        assert!(tx.matched().is_empty());
     }
 
     #[test]
