@@ -194,12 +194,14 @@ impl EngineBuilder {
         let mut phases =
             compile::compile(&set, &config, &self.op_limits).map_err(EngineError::Compile)?;
         let index = compile::index(&mut phases);
+        let jumps = std::array::from_fn(|p| skip_after_jumps(&phases[p]));
         let mut engine = Engine {
             phases,
             chains: index.chains,
             prefilter: index.prefilter,
             tags: index.tags,
             gates: index.gates,
+            jumps,
             mode: RuleEngineMode::On,
             request_body_access: true,
             response_body_access: false,
@@ -233,6 +235,27 @@ impl EngineBuilder {
     }
 }
 
+/// Where a matching rule's `skipAfter` goes on, per plan item: just past
+/// the first marker of that name after the rule, or the end of the phase
+/// when there is none (as ModSecurity). Items without `skipAfter` get the
+/// next index.
+fn skip_after_jumps(items: &[PlanItem]) -> Vec<usize> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            PlanItem::Rule(CRule {
+                skip_after: Some(m),
+                ..
+            }) => items[i + 1..]
+                .iter()
+                .position(|x| matches!(x, PlanItem::Marker(n) if n == m))
+                .map_or(items.len(), |j| i + 1 + j + 1),
+            _ => i + 1,
+        })
+        .collect()
+}
+
 /// A compiled rule set: immutable, shared across threads.
 #[derive(Debug)]
 pub struct Engine {
@@ -243,6 +266,9 @@ pub struct Engine {
     tags: std::collections::HashMap<String, u32>,
     /// Per phase, aligned with the plan: each rule's gate.
     gates: [Vec<Option<compile::Gate>>; 6],
+    /// Per phase, aligned with the plan: for a rule with `skipAfter`, the
+    /// index just past its marker (see [`skip_after_jumps`]).
+    jumps: [Vec<usize>; 6],
     mode: RuleEngineMode,
     request_body_access: bool,
     response_body_access: bool,
@@ -468,6 +494,10 @@ impl Engine {
 
     pub(crate) fn gates(&self, phase: u8) -> &[Option<compile::Gate>] {
         &self.gates[usize::from(phase.clamp(1, 5))]
+    }
+
+    pub(crate) fn jumps(&self, phase: u8) -> &[usize] {
+        &self.jumps[usize::from(phase.clamp(1, 5))]
     }
 
     pub(crate) fn prelude(&self) -> Option<&prelude::Prelude> {

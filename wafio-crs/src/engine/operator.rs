@@ -484,6 +484,7 @@ impl Operator {
         let hit = match &self.data {
             Data::Regex(lazy) => lazy.get().is_some_and(|re| re.is_match(value)),
             Data::Phrases(ac) => ac.is_match(value),
+            Data::Int(n) => int_cmp(self.kind, atoi(value), *n),
             _ => self.eval_positive(value, arg, false, false).is_some(),
         };
         hit != self.negated

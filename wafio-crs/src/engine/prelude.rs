@@ -20,8 +20,6 @@ pub(crate) struct Prelude {
     pub(crate) highest_severity: u8,
     /// Where phase 1 goes on: the index of the first plan item not run.
     pub(crate) resume: usize,
-    /// The `skipAfter` marker being skipped to at that point.
-    pub(crate) skip_to: Option<String>,
     /// The rules left to skip (`skip:N`) at that point.
     pub(crate) skip_n: u32,
 }

@@ -24,11 +24,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// Longest value kept in a log line, in bytes.
 const LOG_VALUE_MAX: usize = 200;
 
-/// A point in a phase's plan: the next item, and the skip in progress.
+/// A point in a phase's plan: the next item, and the rules left to skip
+/// (`skip:N`).
 #[derive(Clone, Copy, Default)]
-struct Resume<'e> {
+struct Resume {
     index: usize,
-    skip_to: Option<&'e str>,
     skip_n: u32,
 }
 
@@ -47,7 +47,6 @@ pub(crate) fn prelude(engine: &Engine) -> Option<Prelude> {
         matched: tx.matched.clone(),
         highest_severity: tx.highest_severity,
         resume: end.index,
-        skip_to: end.skip_to.map(str::to_string),
         skip_n: end.skip_n,
     })
 }
@@ -294,7 +293,7 @@ impl<'e> Transaction<'e> {
     /// Starts phase 1 from the engine's [`Prelude`] when the transaction
     /// is as fresh as the one it was computed on: its variables set and
     /// its matches recorded, and the point where the phase goes on.
-    fn apply_prelude(&mut self) -> Resume<'e> {
+    fn apply_prelude(&mut self) -> Resume {
         let engine = self.engine;
         let fresh = self.tx.is_empty()
             && self.matched.is_empty()
@@ -317,7 +316,6 @@ impl<'e> Transaction<'e> {
         self.highest_severity = p.highest_severity;
         Resume {
             index: p.resume,
-            skip_to: p.skip_to.as_deref(),
             skip_n: p.skip_n,
         }
     }
@@ -325,72 +323,62 @@ impl<'e> Transaction<'e> {
     /// Runs a phase's plan from `start`. With `prelude_only`, stops before
     /// the first rule to evaluate that is not pure (see
     /// [`prelude::is_pure`]) and returns where it stopped.
-    fn run_items(&mut self, phase: u8, start: Resume<'e>, prelude_only: bool) -> Resume<'e> {
+    fn run_items(&mut self, phase: u8, start: Resume, prelude_only: bool) -> Resume {
         let engine = self.engine;
         let items = engine.phase(phase);
         let gates = engine.gates(phase);
+        let jumps = engine.jumps(phase);
         let Resume {
-            index: first,
-            mut skip_to,
+            index: mut i,
             mut skip_n,
         } = start;
-        for (i, (item, gate)) in items.iter().zip(gates).enumerate().skip(first) {
+        while let (Some(item), Some(gate)) = (items.get(i), gates.get(i)) {
+            let here = i;
+            i += 1;
             if self.disrupted() || self.allow == Allow::Phase(phase) {
                 break;
             }
             if self.allow == Allow::Request && phase <= 2 {
                 break;
             }
-            match item {
-                PlanItem::Marker(name) => {
-                    if skip_to == Some(name.as_str()) {
-                        skip_to = None;
+            let PlanItem::Rule(rule) = item else {
+                continue;
+            };
+            if skip_n > 0 {
+                skip_n -= 1;
+                continue;
+            }
+            if prelude_only && (gate.is_some() || !prelude::is_pure(rule)) {
+                // A rule whose first link reads only `TX` and does not
+                // match is over before any of its actions: it belongs to
+                // the prelude whatever they are (CRS's check that
+                // crs-setup was loaded, for one).
+                let mut hits = Vec::new();
+                if gate.is_none() && prelude::reads_tx_only(rule) {
+                    self.eval_link(rule, rule, &mut hits);
+                    if hits.is_empty() {
+                        continue;
                     }
                 }
-                PlanItem::Rule(rule) => {
-                    if skip_to.is_some() {
-                        continue;
-                    }
-                    if skip_n > 0 {
-                        skip_n -= 1;
-                        continue;
-                    }
-                    if prelude_only && (gate.is_some() || !prelude::is_pure(rule)) {
-                        // A rule whose first link reads only `TX` and does
-                        // not match is over before any of its actions: it
-                        // belongs to the prelude whatever they are (CRS's
-                        // check that crs-setup was loaded, for one).
-                        let mut hits = Vec::new();
-                        if gate.is_none() && prelude::reads_tx_only(rule) {
-                            self.eval_link(rule, rule, &mut hits);
-                            if hits.is_empty() {
-                                continue;
-                            }
-                        }
-                        return Resume {
-                            index: i,
-                            skip_to,
-                            skip_n,
-                        };
-                    }
-                    if self.removed.iter().any(|sel| sel.selects(rule)) {
-                        continue;
-                    }
-                    if gate.as_ref().is_some_and(|g| !self.gate_admits(g)) {
-                        continue;
-                    }
-                    if self.eval_rule(rule, phase) {
-                        if let Some(m) = &rule.skip_after {
-                            skip_to = Some(m.as_str());
-                        }
-                        skip_n = rule.skip;
-                    }
-                }
+                return Resume {
+                    index: here,
+                    skip_n,
+                };
+            }
+            if self.removed.iter().any(|sel| sel.selects(rule)) {
+                continue;
+            }
+            if gate.as_ref().is_some_and(|g| !self.gate_admits(g)) {
+                continue;
+            }
+            if self.eval_rule(rule, phase) {
+                // `skipAfter`: straight past its marker.
+                i = jumps[here];
+                skip_n = rule.skip;
             }
         }
         Resume {
             index: items.len(),
-            skip_to,
             skip_n,
         }
     }
@@ -459,6 +447,30 @@ impl<'e> Transaction<'e> {
             let src = self.source();
             let expand = |t: &Template| src.expand(t, None);
             let arg = OpArg::new(&expand);
+            // One `TX` variable compared as it is (CRS's paranoia-level and
+            // score checks, a hundred per request): one lookup and the
+            // operator, what the walk below comes to for it.
+            if let [t] = link.targets.as_slice() {
+                if let (Select::Key(key), "TX", false, true, true, false, true) = (
+                    &t.select,
+                    t.collection,
+                    t.count,
+                    t.exclusions.is_empty(),
+                    link.transforms.is_empty(),
+                    link.multi_match,
+                    self.removed_targets.is_empty(),
+                ) {
+                    if let Some((k, v)) = self.tx.get_key_value(key.as_str()) {
+                        if let Some((value, captures)) = try_op(link, v, &arg, &self.spare) {
+                            let mut name = self.spare.borrow_mut().string();
+                            name.push_str("TX:");
+                            name.push_str(k);
+                            hits.push((name, value, captures));
+                        }
+                    }
+                    return;
+                }
+            }
             if link.targets.is_empty() {
                 if let Some(m) = link.operator.eval(b"", &arg, link.capture) {
                     hits.push((String::new(), Vec::new(), m.captures));
@@ -1247,6 +1259,60 @@ mod tests {
         let tx = request(&engine, "GET", "/");
         assert_eq!(tx.tx_var("pl"), None);
         assert!(tx.matched().is_empty());
+    }
+
+    #[test]
+    fn a_single_tx_variable_is_named_and_excluded_as_any_target() {
+        // Rule 3 reads one TX variable (the lookup without a walk); rule 2
+        // removes it from rule 3's targets when `drop=1`.
+        let engine = Engine::builder()
+            .rules_before(
+                "SecRuleEngine On\n\
+                 SecRule ARGS:score \"@rx ^[0-9]+$\" \"id:1,phase:1,pass,nolog,setvar:tx.score=%{MATCHED_VAR}\"\n\
+                 SecRule ARGS:drop \"@eq 1\" \"id:2,phase:1,pass,nolog,ctl:ruleRemoveTargetById=3;TX:score\"\n\
+                 SecRule TX:score \"@ge 5\" \"id:3,phase:1,deny,log,msg:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'\"\n",
+            )
+            .build()
+            .expect("rules build");
+        let tx = get(&engine, "score=7");
+        let m = tx.matched().iter().find(|m| m.id == 3).expect("rule 3");
+        assert_eq!(
+            (m.msg.as_str(), m.matched_var_name.as_str()),
+            ("TX:score=7", "TX:score")
+        );
+        assert_eq!(m.matched_var, b"7");
+        assert!(get(&engine, "score=4").intervention().is_none());
+        assert!(get(&engine, "score=7&drop=1").intervention().is_none());
+    }
+
+    #[test]
+    fn skip_after_goes_past_the_next_marker_of_its_name_in_its_phase() {
+        let engine = Engine::builder()
+            .rules_before(
+                "SecRuleEngine On\n\
+                 SecMarker M\n\
+                 SecRule ARGS:a \"@eq 1\" \"id:1,phase:1,pass,nolog,skipAfter:M\"\n\
+                 SecAction \"id:2,phase:1,pass,nolog,setvar:tx.r2=1\"\n\
+                 SecMarker M\n\
+                 SecAction \"id:3,phase:1,pass,nolog,setvar:tx.r3=1\"\n\
+                 SecMarker M\n\
+                 SecRule ARGS:b \"@eq 1\" \"id:4,phase:1,pass,nolog,skipAfter:END\"\n\
+                 SecAction \"id:5,phase:1,pass,nolog,setvar:tx.r5=1\"\n\
+                 SecAction \"id:6,phase:2,pass,nolog,setvar:tx.r6=1\"\n\
+                 SecMarker END\n",
+            )
+            .build()
+            .expect("rules build");
+        let set = |query: &str| {
+            let tx = get(&engine, query);
+            ["r2", "r3", "r5", "r6"]
+                .into_iter()
+                .filter(|k| tx.tx_var(k).is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(set("x=0"), ["r2", "r3", "r5", "r6"]);
+        assert_eq!(set("a=1"), ["r3", "r5", "r6"]);
+        assert_eq!(set("b=1"), ["r2", "r3", "r6"]);
     }
 
     #[test]
