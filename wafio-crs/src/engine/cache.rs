@@ -343,6 +343,7 @@ impl ValueCache {
     /// its values (the usual case), so most chains never build their own.
     /// [`ValueCache::collection_admits`] when the unions it needs are
     /// built: `None` when they are not.
+    #[inline]
     pub(crate) fn known_admits(
         &self,
         coll: u8,
