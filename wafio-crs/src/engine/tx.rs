@@ -447,18 +447,26 @@ impl<'e> Transaction<'e> {
             let src = self.source();
             let expand = |t: &Template| src.expand(t, None);
             let arg = OpArg::new(&expand);
+            // `ctl:ruleRemoveTarget*` exclusions that apply to this rule,
+            // looked up once per link.
+            let removed: Vec<(&str, &Select)> = self
+                .removed_targets
+                .iter()
+                .filter(|(sel, _, _)| sel.selects(head))
+                .map(|(_, coll, s)| (*coll, s))
+                .collect();
             // One `TX` variable compared as it is (CRS's paranoia-level and
             // score checks, a hundred per request): one lookup and the
             // operator, what the walk below comes to for it.
             if let [t] = link.targets.as_slice() {
-                if let (Select::Key(key), "TX", false, true, true, false, true) = (
+                if let (Select::Key(key), "TX", false, true, true, false, false) = (
                     &t.select,
                     t.collection,
                     t.count,
                     t.exclusions.is_empty(),
                     link.transforms.is_empty(),
                     link.multi_match,
-                    self.removed_targets.is_empty(),
+                    removed.iter().any(|(coll, _)| *coll == "TX"),
                 ) {
                     if let Some((k, v)) = self.tx.get_key_value(key.as_str()) {
                         if let Some((value, captures)) = try_op(link, v, &arg, &self.spare) {
@@ -487,14 +495,6 @@ impl<'e> Transaction<'e> {
             };
             let filter = (filter.is_some() && !link.operator.negated()).then_some(filter);
             let bytes = filter.and_then(|f| f.bytes);
-            // `ctl:ruleRemoveTarget*` exclusions that apply to this rule,
-            // looked up once per link.
-            let removed: Vec<(&str, &Select)> = self
-                .removed_targets
-                .iter()
-                .filter(|(sel, _, _)| sel.selects(head))
-                .map(|(_, coll, s)| (*coll, s))
-                .collect();
             let mut extra: Vec<&Select> = Vec::new();
             for t in &link.targets {
                 extra.clear();
@@ -1278,6 +1278,8 @@ mod tests {
                 "SecRuleEngine On\n\
                  SecRule ARGS:score \"@rx ^[0-9]+$\" \"id:1,phase:1,pass,nolog,setvar:tx.score=%{MATCHED_VAR}\"\n\
                  SecRule ARGS:drop \"@eq 1\" \"id:2,phase:1,pass,nolog,ctl:ruleRemoveTargetById=3;TX:score\"\n\
+                 SecRule ARGS:drop \"@eq 2\" \"id:4,phase:1,pass,nolog,ctl:ruleRemoveTargetById=3;TX:other,\
+                 ctl:ruleRemoveTargetById=3;ARGS:score,ctl:ruleRemoveTargetById=5;TX:score\"\n\
                  SecRule TX:score \"@ge 5\" \"id:3,phase:1,deny,log,msg:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'\"\n",
             )
             .build()
@@ -1291,6 +1293,13 @@ mod tests {
         assert_eq!(m.matched_var, b"7");
         assert!(get(&engine, "score=4").intervention().is_none());
         assert!(get(&engine, "score=7&drop=1").intervention().is_none());
+        // Exclusions of other variables, or for other rules, leave it.
+        assert_eq!(
+            get(&engine, "score=7&drop=2")
+                .intervention()
+                .map(|i| i.rule_id),
+            Some(3)
+        );
     }
 
     #[test]
