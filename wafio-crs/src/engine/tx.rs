@@ -885,13 +885,16 @@ impl Scratch {
         {
             return;
         }
-        self.spare.put_all(self.tx.drain(..));
+        self.spare.put_all(self.matched_vars.drain(..));
         self.spare.put_all(
             self.matched
                 .drain(..)
                 .map(|m| (m.matched_var_name, m.matched_var)),
         );
-        self.spare.put_all(self.matched_vars.drain(..));
+        // Last, and last variable first: the next transaction's prelude
+        // (see `apply_prelude`) takes back the buffers of the variables it
+        // sets, in the order it sets them, each already large enough.
+        self.spare.put_all(self.tx.drain(..).rev());
         self.hits.clear();
         self.cache.clear();
         // Ignored during thread teardown (the buffers are then dropped).
