@@ -305,6 +305,20 @@ impl<'e> Transaction<'e> {
             return Resume::default();
         };
         let spare = self.spare.get_mut();
+        for m in &p.matched {
+            let mut matched_var_name = spare.string();
+            matched_var_name.push_str(&m.matched_var_name);
+            let mut matched_var = spare.bytes();
+            matched_var.extend_from_slice(&m.matched_var);
+            self.matched.push(MatchedRule {
+                msg: m.msg.clone(),
+                logdata: m.logdata.clone(),
+                tags: Arc::clone(&m.tags),
+                matched_var_name,
+                matched_var,
+                ..*m
+            });
+        }
         for (k, v) in &p.tx {
             let mut key = spare.string();
             key.push_str(k);
@@ -312,7 +326,6 @@ impl<'e> Transaction<'e> {
             value.extend_from_slice(v);
             self.tx.insert(key, value);
         }
-        self.matched.extend(p.matched.iter().cloned());
         self.highest_severity = p.highest_severity;
         Resume {
             index: p.resume,
@@ -827,14 +840,18 @@ impl<'e> Transaction<'e> {
 
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
-        Scratch::give_back(Scratch {
-            tx: std::mem::take(&mut self.tx),
-            matched: std::mem::take(&mut self.matched),
-            matched_vars: std::mem::take(&mut self.matched_vars),
-            hits: std::mem::take(&mut self.hits),
-            spare: std::mem::take(self.spare.get_mut()),
-            cache: std::mem::take(self.cache.get_mut()),
-        });
+        let prelude_matches = self.engine.prelude().map_or(0, |p| p.matched.len());
+        Scratch::give_back(
+            Scratch {
+                tx: std::mem::take(&mut self.tx),
+                matched: std::mem::take(&mut self.matched),
+                matched_vars: std::mem::take(&mut self.matched_vars),
+                hits: std::mem::take(&mut self.hits),
+                spare: std::mem::take(self.spare.get_mut()),
+                cache: std::mem::take(self.cache.get_mut()),
+            },
+            prelude_matches,
+        );
     }
 }
 
@@ -878,7 +895,14 @@ impl Scratch {
 
     /// Empties the buffers and keeps them for the thread's next
     /// transaction, unless they grew beyond the caps.
-    fn give_back(mut self) {
+    ///
+    /// The buffers of the TX variables and of the first `prelude_matches`
+    /// matches go back last, last first: the next transaction's prelude
+    /// (see `Transaction::apply_prelude`) takes them back in the order it
+    /// records those matches and sets those variables, each buffer already
+    /// large enough (a kept buffer that is too small would grow: a
+    /// reallocation and a copy).
+    fn give_back(mut self, prelude_matches: usize) {
         if self.tx.capacity() > SCRATCH_MAX_TX
             || self.matched.capacity() > SCRATCH_MAX_MATCHED
             || !self.cache.reusable()
@@ -886,15 +910,11 @@ impl Scratch {
             return;
         }
         self.spare.put_all(self.matched_vars.drain(..));
-        self.spare.put_all(
-            self.matched
-                .drain(..)
-                .map(|m| (m.matched_var_name, m.matched_var)),
-        );
-        // Last, and last variable first: the next transaction's prelude
-        // (see `apply_prelude`) takes back the buffers of the variables it
-        // sets, in the order it sets them, each already large enough.
+        let first = prelude_matches.min(self.matched.len());
+        let names = |m: MatchedRule| (m.matched_var_name, m.matched_var);
+        self.spare.put_all(self.matched.drain(first..).map(names));
         self.spare.put_all(self.tx.drain(..).rev());
+        self.spare.put_all(self.matched.drain(..).rev().map(names));
         self.hits.clear();
         self.cache.clear();
         // Ignored during thread teardown (the buffers are then dropped).
