@@ -169,7 +169,7 @@ impl Transform {
     /// the alphabet bytes it would read, else the input length plus
     /// [`Transform::len_slack`].
     pub(crate) fn max_output_len(self, input: &[u8]) -> Option<usize> {
-        let is_b64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+        let is_b64 = |c: &u8| BASE64_ALPHABET[usize::from(*c)];
         let decoded = |n: usize| n / 4 * 3 + (n % 4 * 3) / 4;
         match self {
             // Both variants decode at most the alphabet bytes before the
@@ -714,8 +714,21 @@ fn escape_seq_decode(b: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// The bytes of the standard base64 alphabet (padding aside): a table,
+/// as every byte of every value a multiMatch base64 chain sees is tested.
+const BASE64_ALPHABET: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+        c += 1;
+    }
+    t
+};
+
 fn base64_decode(b: &[u8], forgiving: bool, out: &mut Vec<u8>) {
-    let is_b64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+    let is_b64 = |c: &u8| BASE64_ALPHABET[usize::from(*c)];
     // The usual value is one run of alphabet bytes: decoded in place. Only
     // the forgiving variant skipping a stray byte needs a cleaned copy.
     let run = b.iter().position(|c| !is_b64(c)).unwrap_or(b.len());
@@ -777,6 +790,18 @@ fn sql_hex_decode(b: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_base64_table_is_the_standard_alphabet() {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for b in 0..=255u8 {
+            assert_eq!(
+                BASE64_ALPHABET[usize::from(b)],
+                ALPHABET.contains(&b),
+                "byte {b}"
+            );
+        }
+    }
 
     fn t(name: &str, input: &[u8]) -> Vec<u8> {
         let tr = Transform::from_name(name).unwrap_or_else(|| panic!("unknown {name}"));
