@@ -14,7 +14,7 @@ use crate::engine::prefilter::{byte_set, intersects, step_may_change, ByteSet};
 use crate::engine::prelude::{self, Prelude};
 use crate::engine::transform::Transform;
 use crate::engine::vars::{
-    CTarget, ResponseData, RuleInfo, Select, TxMap, VarSource, VarValue, NO_SLOT,
+    write_keyed_name, CTarget, ResponseData, RuleInfo, Select, TxMap, VarSource, VarValue, NO_SLOT,
 };
 use crate::engine::{Engine, RuleEngineMode};
 use crate::request::{BodyProcessor, HttpRequest, RequestData};
@@ -470,7 +470,8 @@ impl<'e> Transaction<'e> {
                 .collect();
             // One `TX` variable compared as it is (CRS's paranoia-level and
             // score checks, a hundred per request): one lookup and the
-            // operator, what the walk below comes to for it.
+            // operator, what the walk below comes to for it, with the name
+            // it would give the match.
             if let [t] = link.targets.as_slice() {
                 if let (Select::Key(key), "TX", false, true, true, false, false) = (
                     &t.select,
@@ -484,8 +485,7 @@ impl<'e> Transaction<'e> {
                     if let Some((k, v)) = self.tx.get_key_value(key.as_str()) {
                         if let Some((value, captures)) = try_op(link, v, &arg, &self.spare) {
                             let mut name = self.spare.borrow_mut().string();
-                            name.push_str("TX:");
-                            name.push_str(k);
+                            write_keyed_name(t.collection, k, &mut name);
                             hits.push((name, value, captures));
                         }
                     }

@@ -107,17 +107,25 @@ impl VarValue<'_> {
 
     /// [`VarValue::display_name`] appended to `out`.
     pub fn write_name(&self, out: &mut String) {
-        out.push_str(&self.name);
-        if self.keyed {
-            out.push(':');
-            // Keys are nearly always UTF-8 (ASCII, mostly): validated
-            // in place, without the lossy decoder's chunk iterator.
-            match std::str::from_utf8(&self.key) {
-                Ok(key) => out.push_str(key),
-                Err(_) => out.push_str(&String::from_utf8_lossy(&self.key)),
-            }
+        if !self.keyed {
+            out.push_str(&self.name);
+            return;
+        }
+        // Keys are nearly always UTF-8 (ASCII, mostly): validated in place,
+        // without the lossy decoder's chunk iterator.
+        match std::str::from_utf8(&self.key) {
+            Ok(key) => write_keyed_name(&self.name, key, out),
+            Err(_) => write_keyed_name(&self.name, &String::from_utf8_lossy(&self.key), out),
         }
     }
+}
+
+/// The name of a member of a keyed collection, as logged and as
+/// `MATCHED_VAR_NAME` (`COLLECTION:key`), appended to `out`.
+pub(crate) fn write_keyed_name(collection: &str, key: &str, out: &mut String) {
+    out.push_str(collection);
+    out.push(':');
+    out.push_str(key);
 }
 
 /// The response as the engine sees it.
