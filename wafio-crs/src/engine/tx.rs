@@ -319,6 +319,8 @@ impl<'e> Transaction<'e> {
                 ..*m
             });
         }
+        // Inserted straight away: `var_buffer` would first look each one
+        // up in a map known to be empty.
         for (k, v) in &p.tx {
             let mut key = spare.string();
             key.push_str(k);
