@@ -1134,13 +1134,17 @@ mod tests {
     use crate::engine::Engine;
     use crate::request::HttpRequest;
 
+    /// An engine with these rules.
+    fn engine(rules: impl Into<String>) -> Engine {
+        Engine::builder()
+            .rules_before(rules)
+            .build()
+            .expect("rules build")
+    }
+
     /// `GET /?query` through the request phases.
     fn get<'e>(engine: &'e Engine, query: &str) -> super::Transaction<'e> {
-        let raw = format!("GET /?{query} HTTP/1.1\r\nHost: a\r\n\r\n");
-        let req = HttpRequest::parse(raw.as_bytes(), engine.request_limits()).expect("request");
-        let mut tx = engine.transaction(&req);
-        tx.process_request();
-        tx
+        request(engine, "GET", &format!("/?{query}"))
     }
 
     #[test]
@@ -1149,14 +1153,11 @@ mod tests {
         // raw, base64-decoded, then URL-decoded. Decoding a short word
         // cannot make 11 bytes, so those values end early; the encoded and
         // the percent-encoded payloads still match, each at its step.
-        let engine = Engine::builder()
-            .rules_before(
-                "SecRuleEngine On\n\
+        let engine = engine(
+            "SecRuleEngine On\n\
                  SecRule ARGS \"@rx process\\.env\" \"id:1,phase:1,deny,multiMatch,\
                  t:none,t:base64Decode,t:urlDecode\"\n",
-            )
-            .build()
-            .expect("rules build");
+        );
         let blocked = |query: &str| get(&engine, query).intervention().is_some();
         // base64("process.env") and base64("process%2eenv").
         assert!(blocked("a=cHJvY2Vzcy5lbnY"));
@@ -1169,14 +1170,11 @@ mod tests {
     fn multi_match_skips_collections_only_where_the_chain_changes_nothing() {
         // Rule 1 is case-sensitive behind a case-changing chain: the raw
         // value still counts. Rule 2 needs `;`, which only decoding makes.
-        let engine = Engine::builder()
-            .rules_before(
-                "SecRuleEngine On\n\
+        let engine = engine(
+            "SecRuleEngine On\n\
                  SecRule ARGS \"@rx SELECT\" \"id:1,phase:1,deny,multiMatch,t:none,t:lowercase\"\n\
                  SecRule ARGS \"@rx a;b\" \"id:2,phase:1,deny,multiMatch,t:none,t:urlDecodeUni\"\n",
-            )
-            .build()
-            .expect("rules build");
+        );
         let blocked_by = |query: &str| get(&engine, query).matched_ids();
         assert_eq!(blocked_by("x=plain&y=SELECT"), vec![1]);
         assert_eq!(blocked_by("x=plain&y=select"), Vec::<u64>::new());
@@ -1190,16 +1188,13 @@ mod tests {
         // Rule 2 matches three TX variables; MATCHED_VAR_NAME is the last
         // one listed, whatever the hasher's seed: the order of first set,
         // kept when a variable is deleted or set again.
-        let engine = Engine::builder()
-            .rules_before(
-                "SecRuleEngine On\n\
+        let engine = engine(
+            "SecRuleEngine On\n\
                  SecAction \"id:1,phase:1,pass,nolog,setvar:tx.zz=1,setvar:tx.aa=1,\
                  setvar:tx.mm=1,setvar:tx.qq=1,setvar:!tx.aa,setvar:tx.zz=1\"\n\
                  SecRule TX:/^(zz|aa|mm|qq)$/ \"@eq 1\" \"id:2,phase:1,pass,log,\
                  msg:'%{MATCHED_VAR_NAME}'\"\n",
-            )
-            .build()
-            .expect("rules build");
+        );
         let raw = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
         // Each thread has its own TX map, so its own hasher seed.
         std::thread::scope(|s| {
@@ -1237,10 +1232,7 @@ mod tests {
 
     #[test]
     fn the_prelude_covers_the_leading_rules_that_read_only_tx() {
-        let engine = Engine::builder()
-            .rules_before(format!("SecRuleEngine On\n{PRELUDE_RULES}"))
-            .build()
-            .expect("rules build");
+        let engine = engine(format!("SecRuleEngine On\n{PRELUDE_RULES}"));
         // Rules 1-4: rule 2 reads only TX and does not match, so its deny
         // does not matter; rule 5 reads the request.
         assert_eq!(engine.stats().prelude_items, 4);
@@ -1263,14 +1255,11 @@ mod tests {
     fn a_tx_rule_that_matches_and_disrupts_ends_the_prelude() {
         // Without the setup variable rule 2 matches: it denies and logs
         // each request itself, with that request's URI.
-        let engine = Engine::builder()
-            .rules_before(
-                "SecRuleEngine On\n\
+        let engine = engine(
+            "SecRuleEngine On\n\
                  SecAction \"id:1,phase:1,pass,nolog,setvar:tx.pl=2\"\n\
                  SecRule &TX:setup \"@eq 0\" \"id:2,phase:1,deny,log,msg:'no setup'\"\n",
-            )
-            .build()
-            .expect("rules build");
+        );
         assert_eq!(engine.stats().prelude_items, 1);
         for uri in ["/one", "/two?x=1"] {
             let tx = request(&engine, "GET", uri);
@@ -1285,10 +1274,7 @@ mod tests {
 
     #[test]
     fn an_engine_that_is_off_runs_no_prelude_either() {
-        let engine = Engine::builder()
-            .rules_before(format!("SecRuleEngine Off\n{PRELUDE_RULES}"))
-            .build()
-            .expect("rules build");
+        let engine = engine(format!("SecRuleEngine Off\n{PRELUDE_RULES}"));
         let tx = request(&engine, "GET", "/");
         assert_eq!(tx.tx_var("pl"), None);
         assert!(tx.matched().is_empty());
@@ -1298,17 +1284,14 @@ mod tests {
     fn a_single_tx_variable_is_named_and_excluded_as_any_target() {
         // Rule 3 reads one TX variable (the lookup without a walk); rule 2
         // removes it from rule 3's targets when `drop=1`.
-        let engine = Engine::builder()
-            .rules_before(
+        let engine = engine(
                 "SecRuleEngine On\n\
                  SecRule ARGS:score \"@rx ^[0-9]+$\" \"id:1,phase:1,pass,nolog,setvar:tx.score=%{MATCHED_VAR}\"\n\
                  SecRule ARGS:drop \"@eq 1\" \"id:2,phase:1,pass,nolog,ctl:ruleRemoveTargetById=3;TX:score\"\n\
                  SecRule ARGS:drop \"@eq 2\" \"id:4,phase:1,pass,nolog,ctl:ruleRemoveTargetById=3;TX:other,\
                  ctl:ruleRemoveTargetById=3;ARGS:score,ctl:ruleRemoveTargetById=5;TX:score\"\n\
                  SecRule TX:score \"@ge 5\" \"id:3,phase:1,deny,log,msg:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'\"\n",
-            )
-            .build()
-            .expect("rules build");
+            );
         let tx = get(&engine, "score=7");
         let m = tx.matched().iter().find(|m| m.id == 3).expect("rule 3");
         assert_eq!(
@@ -1329,9 +1312,8 @@ mod tests {
 
     #[test]
     fn skip_after_goes_past_the_next_marker_of_its_name_in_its_phase() {
-        let engine = Engine::builder()
-            .rules_before(
-                "SecRuleEngine On\n\
+        let engine = engine(
+            "SecRuleEngine On\n\
                  SecMarker M\n\
                  SecRule ARGS:a \"@eq 1\" \"id:1,phase:1,pass,nolog,skipAfter:M\"\n\
                  SecAction \"id:2,phase:1,pass,nolog,setvar:tx.r2=1\"\n\
@@ -1342,9 +1324,7 @@ mod tests {
                  SecAction \"id:5,phase:1,pass,nolog,setvar:tx.r5=1\"\n\
                  SecAction \"id:6,phase:2,pass,nolog,setvar:tx.r6=1\"\n\
                  SecMarker END\n",
-            )
-            .build()
-            .expect("rules build");
+        );
         let set = |query: &str| {
             let tx = get(&engine, query);
             ["r2", "r3", "r5", "r6"]
