@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use wafio_crs::engine::{Engine, ResponseData};
+use wafio_crs::engine::Engine;
 use wafio_crs::ftw::UPSTREAM_TEST_SETUP;
 use wafio_crs::request::HttpRequest;
 
@@ -34,15 +34,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(req) = HttpRequest::parse(data, engine.request_limits()) else {
         return;
     };
-    let mut tx = engine.transaction(&req);
-    tx.process_request();
-    tx.process_response(ResponseData {
-        status: 200,
-        protocol: "HTTP/1.1".into(),
-        headers: vec![("Content-Type".into(), b"text/html".to_vec())],
-        body: req.body.to_vec(),
-    });
-    tx.process_logging();
+    let tx = wafio_fuzz::run_phases(engine, &req, req.body.to_vec());
     // DetectionOnly: rules match and log, nothing is disrupted.
     assert!(
         tx.intervention().is_none(),

@@ -5,7 +5,7 @@
 #![no_main]
 
 use wafio_crs::ast::ParseOptions;
-use wafio_crs::engine::{Engine, ResponseData};
+use wafio_crs::engine::Engine;
 use wafio_crs::request::HttpRequest;
 
 const REQUESTS: [&[u8]; 2] = [
@@ -30,15 +30,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let Ok(req) = HttpRequest::parse(raw, engine.request_limits()) else {
             continue;
         };
-        let mut tx = engine.transaction(&req);
-        tx.process_request();
-        tx.process_response(ResponseData {
-            status: 200,
-            protocol: "HTTP/1.1".into(),
-            headers: vec![("Content-Type".into(), b"text/html".to_vec())],
-            body: b"<html>ok</html>".to_vec(),
-        });
-        tx.process_logging();
+        let tx = wafio_fuzz::run_phases(&engine, &req, b"<html>ok</html>".to_vec());
         let _ = (tx.matched_ids(), tx.log().len(), tx.intervention());
     }
 });
