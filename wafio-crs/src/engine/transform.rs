@@ -169,7 +169,6 @@ impl Transform {
     /// the alphabet bytes it would read, else the input length plus
     /// [`Transform::len_slack`].
     pub(crate) fn max_output_len(self, input: &[u8]) -> Option<usize> {
-        let is_b64 = |c: &u8| BASE64_ALPHABET[usize::from(*c)];
         let decoded = |n: usize| n / 4 * 3 + (n % 4 * 3) / 4;
         match self {
             // Both variants decode at most the alphabet bytes before the
@@ -727,8 +726,12 @@ const BASE64_ALPHABET: [bool; 256] = {
     t
 };
 
+/// Whether a byte is of the base64 alphabet (see [`BASE64_ALPHABET`]).
+fn is_b64(c: &u8) -> bool {
+    BASE64_ALPHABET[usize::from(*c)]
+}
+
 fn base64_decode(b: &[u8], forgiving: bool, out: &mut Vec<u8>) {
-    let is_b64 = |c: &u8| BASE64_ALPHABET[usize::from(*c)];
     // The usual value is one run of alphabet bytes: decoded in place. Only
     // the forgiving variant skipping a stray byte needs a cleaned copy.
     let run = b.iter().position(|c| !is_b64(c)).unwrap_or(b.len());
